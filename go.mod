@@ -1,0 +1,3 @@
+module github.com/tailorhq/tailor
+
+go 1.26
