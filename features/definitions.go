@@ -1,0 +1,158 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Candidate is one (customer, item) pair to score, with everything the
+// propensity features read.
+type Candidate struct {
+	Customer *CustomerProfile // nil for an unknown or anonymous customer
+	History  *ItemHistory     // nil when the customer never bought the item
+	Item     *ItemStats       // never nil
+	// CFScore is the item's collaborative-filtering score divided by the
+	// customer's best score (so 1 for the top item); CFRank its 0-based rank.
+	// HasCF is false when no CF score is available.
+	CFScore float32
+	CFRank  int
+	HasCF   bool
+	Now     time.Time // reference time for recency
+}
+
+// Definition declares one model feature.
+type Definition struct {
+	Name    string
+	Entity  string // customer, item, customer_item or model
+	Type    string // always float32 for now
+	Default float32
+	Source  string // what it is computed from
+	value   func(c *Candidate) (float32, bool)
+}
+
+const day = 24 * time.Hour
+
+func days(from, to time.Time) float64 { return math.Max(0, to.Sub(from).Hours()/24) }
+
+func log1p(v float64) float32 { return float32(math.Log1p(math.Max(0, v))) }
+
+// Propensity lists the features of the purchase-propensity model, in the
+// column order the trainer writes into the model's feature_names. Every
+// transform is here, so training and serving cannot disagree.
+func Propensity() []Definition {
+	cust := func(f func(c *CustomerProfile, now time.Time) float32) func(*Candidate) (float32, bool) {
+		return func(c *Candidate) (float32, bool) {
+			if c.Customer == nil {
+				return 0, false
+			}
+			return f(c.Customer, c.Now), true
+		}
+	}
+	hist := func(f func(h *ItemHistory, c *Candidate) float32) func(*Candidate) (float32, bool) {
+		return func(c *Candidate) (float32, bool) {
+			if c.History == nil || c.Customer == nil {
+				return 0, false
+			}
+			return f(c.History, c), true
+		}
+	}
+	item := func(f func(s *ItemStats) float32) func(*Candidate) (float32, bool) {
+		return func(c *Candidate) (float32, bool) { return f(c.Item), true }
+	}
+	return []Definition{
+		{Name: "cf_score", Entity: "model", Default: 0, Source: "CF model score / customer's best score",
+			value: func(c *Candidate) (float32, bool) { return c.CFScore, c.HasCF }},
+		{Name: "cf_rank_log", Entity: "model", Default: float32(math.Log1p(1000)), Source: "log1p of the item's 0-based rank in the CF scores",
+			value: func(c *Candidate) (float32, bool) { return log1p(float64(c.CFRank)), c.HasCF }},
+		{Name: "bought_before", Entity: "customer_item", Default: 0, Source: "1 if the customer bought the item before",
+			value: hist(func(*ItemHistory, *Candidate) float32 { return 1 })},
+		{Name: "item_invoices_log", Entity: "customer_item", Default: 0, Source: "log1p of the customer's invoices containing the item",
+			value: hist(func(h *ItemHistory, _ *Candidate) float32 { return log1p(float64(h.Invoices)) })},
+		{Name: "item_basket_share", Entity: "customer_item", Default: 0, Source: "share of the customer's invoices containing the item",
+			value: hist(func(h *ItemHistory, c *Candidate) float32 {
+				return float32(float64(h.Invoices) / math.Max(1, float64(c.Customer.Invoices)))
+			})},
+		{Name: "item_days_since_log", Entity: "customer_item", Default: float32(math.Log1p(365)), Source: "log1p of days since the customer last bought the item",
+			value: hist(func(h *ItemHistory, c *Candidate) float32 { return log1p(days(h.Last, c.Now)) })},
+		{Name: "item_recent_90d", Entity: "customer_item", Default: 0, Source: "1 if the customer bought the item in the last 90 days",
+			value: hist(func(h *ItemHistory, c *Candidate) float32 {
+				if c.Now.Sub(h.Last) <= 90*day {
+					return 1
+				}
+				return 0
+			})},
+		{Name: "item_buyers_log", Entity: "item", Default: 0, Source: "log1p of the item's distinct buyers",
+			value: item(func(s *ItemStats) float32 { return log1p(float64(s.Buyers)) })},
+		{Name: "item_recent_buyers_log", Entity: "item", Default: 0, Source: "log1p of the item's distinct buyers in the last 30 days",
+			value: item(func(s *ItemStats) float32 { return log1p(float64(s.RecentBuyers)) })},
+		{Name: "item_repeat_rate", Entity: "item", Default: 0, Source: "share of the item's buyers who bought it on two or more invoices",
+			value: item(func(s *ItemStats) float32 { return float32(s.RepeatRate) })},
+		{Name: "item_price_log", Entity: "item", Default: 0, Source: "log1p of the item's typical price in GBP",
+			value: item(func(s *ItemStats) float32 { return log1p(s.Price) })},
+		{Name: "customer_recency_log", Entity: "customer", Default: float32(math.Log1p(365)), Source: "log1p of days since the customer's last purchase",
+			value: cust(func(p *CustomerProfile, now time.Time) float32 { return log1p(days(p.Last, now)) })},
+		{Name: "customer_frequency_log", Entity: "customer", Default: 0, Source: "log1p of the customer's invoices",
+			value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(float64(p.Invoices)) })},
+		{Name: "customer_monetary_log", Entity: "customer", Default: 0, Source: "log1p of the customer's spend in GBP",
+			value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(p.Spend) })},
+		{Name: "category_affinity", Entity: "customer_item", Default: 0, Source: "share of the customer's invoice lines in the item's category",
+			value: func(c *Candidate) (float32, bool) {
+				if c.Customer == nil {
+					return 0, false
+				}
+				return float32(c.Customer.Categories[c.Item.Category]), true
+			}},
+	}
+}
+
+// Assembler writes feature vectors in the column order a model declares.
+type Assembler struct {
+	defs []Definition
+}
+
+// NewAssembler resolves a model's feature_names against the definitions. An
+// unknown name is an error, so a model that needs a feature Tailor cannot
+// compute is refused at load time, not at request time.
+func NewAssembler(names []string) (*Assembler, error) {
+	byName := make(map[string]Definition)
+	for _, d := range Propensity() {
+		byName[d.Name] = d
+	}
+	a := &Assembler{defs: make([]Definition, len(names))}
+	for i, n := range names {
+		d, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("feature %q (column %d) is not defined", n, i)
+		}
+		a.defs[i] = d
+	}
+	return a, nil
+}
+
+// Len is the vector length.
+func (a *Assembler) Len() int { return len(a.defs) }
+
+// Vector writes c's features into out (len Len()) and returns how many took
+// their declared default because the source had no value.
+func (a *Assembler) Vector(c *Candidate, out []float32) (defaulted int) {
+	for i, d := range a.defs {
+		v, ok := d.value(c)
+		if !ok {
+			v = d.Default
+			defaulted++
+		}
+		out[i] = v
+	}
+	return defaulted
+}
+
+// Names returns the names of Propensity(), in order.
+func Names() []string {
+	defs := Propensity()
+	out := make([]string, len(defs))
+	for i, d := range defs {
+		out[i] = d.Name
+	}
+	return out
+}

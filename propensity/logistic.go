@@ -1,0 +1,170 @@
+// Package propensity trains the purchase-propensity model: a logistic
+// regression over (customer, candidate item) features that estimates the
+// probability that the customer buys the item in the next period.
+package propensity
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Params are the training settings.
+type Params struct {
+	L2         float64 `json:"l2"`         // ridge penalty on the standardised weights
+	Iterations int     `json:"iterations"` // Newton steps at most
+	Tolerance  float64 `json:"tolerance"`  // stop when the largest weight change is below
+}
+
+// DefaultParams are the settings the trainer uses.
+func DefaultParams() Params { return Params{L2: 1, Iterations: 25, Tolerance: 1e-6} }
+
+// Model is a fitted logistic regression in the raw feature space:
+// p = σ(Bias + Σ Weights[i]·x[i]).
+type Model struct {
+	Features []string  `json:"feature_names"`
+	Weights  []float32 `json:"weights"`
+	Bias     float32   `json:"bias"`
+	// Mean and Std of each feature over the training rows; the weights were
+	// fitted on standardised features and folded back.
+	Mean []float64 `json:"mean"`
+	Std  []float64 `json:"std"`
+}
+
+// Dataset is a dense row-major training matrix with 0/1 labels.
+type Dataset struct {
+	Names  []string
+	X      []float32 // rows × len(Names)
+	Labels []float32
+}
+
+// Rows is the number of examples.
+func (d *Dataset) Rows() int { return len(d.Labels) }
+
+// Fit trains by Newton's method (iteratively reweighted least squares) on
+// standardised features. It is deterministic.
+func Fit(d *Dataset, p Params) (*Model, int, error) {
+	n, f := d.Rows(), len(d.Names)
+	if n == 0 || f == 0 || len(d.X) != n*f {
+		return nil, 0, fmt.Errorf("propensity: %d rows × %d features with %d values", n, f, len(d.X))
+	}
+	pos := 0
+	for _, y := range d.Labels {
+		if y == 1 {
+			pos++
+		}
+	}
+	if pos == 0 || pos == n {
+		return nil, 0, errors.New("propensity: labels are all one class")
+	}
+	mean, std := make([]float64, f), make([]float64, f)
+	for r := 0; r < n; r++ {
+		for c := 0; c < f; c++ {
+			mean[c] += float64(d.X[r*f+c])
+		}
+	}
+	for c := range mean {
+		mean[c] /= float64(n)
+	}
+	for r := 0; r < n; r++ {
+		for c := 0; c < f; c++ {
+			v := float64(d.X[r*f+c]) - mean[c]
+			std[c] += v * v
+		}
+	}
+	for c := range std {
+		std[c] = math.Sqrt(std[c] / float64(n))
+		if std[c] < 1e-9 {
+			std[c] = 1 // constant column: its weight stays at 0 under the ridge
+		}
+	}
+	dim := f + 1 // last is the bias
+	w := make([]float64, dim)
+	w[f] = math.Log(float64(pos) / float64(n-pos))
+	z := make([]float64, dim)
+	iters := 0
+	for iters < p.Iterations {
+		iters++
+		grad := make([]float64, dim)
+		hess := mat.NewSymDense(dim, nil)
+		h := make([]float64, dim*dim)
+		for r := 0; r < n; r++ {
+			row := d.X[r*f : (r+1)*f]
+			for c := 0; c < f; c++ {
+				z[c] = (float64(row[c]) - mean[c]) / std[c]
+			}
+			z[f] = 1
+			var s float64
+			for c := range z {
+				s += w[c] * z[c]
+			}
+			pr := sigmoid(s)
+			g := pr - float64(d.Labels[r])
+			wt := pr * (1 - pr)
+			for a := 0; a < dim; a++ {
+				grad[a] += g * z[a]
+				za := wt * z[a]
+				for b := a; b < dim; b++ {
+					h[a*dim+b] += za * z[b]
+				}
+			}
+		}
+		for a := 0; a < dim; a++ {
+			if a < f {
+				grad[a] += p.L2 * w[a]
+				h[a*dim+a] += p.L2
+			}
+			for b := a; b < dim; b++ {
+				hess.SetSym(a, b, h[a*dim+b])
+			}
+		}
+		var ch mat.Cholesky
+		if !ch.Factorize(hess) {
+			return nil, iters, errors.New("propensity: Hessian is not positive definite")
+		}
+		var step mat.VecDense
+		if err := ch.SolveVecTo(&step, mat.NewVecDense(dim, grad)); err != nil {
+			return nil, iters, fmt.Errorf("propensity: newton step: %w", err)
+		}
+		var maxDelta float64
+		for a := range w {
+			w[a] -= step.AtVec(a)
+			maxDelta = math.Max(maxDelta, math.Abs(step.AtVec(a)))
+		}
+		if maxDelta < p.Tolerance {
+			break
+		}
+	}
+	m := &Model{Features: append([]string(nil), d.Names...), Weights: make([]float32, f), Mean: mean, Std: std}
+	bias := w[f]
+	for c := 0; c < f; c++ {
+		m.Weights[c] = float32(w[c] / std[c])
+		bias -= w[c] * mean[c] / std[c]
+	}
+	m.Bias = float32(bias)
+	for _, v := range append(append([]float32(nil), m.Weights...), m.Bias) {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, iters, errors.New("propensity: non-finite weights")
+		}
+	}
+	return m, iters, nil
+}
+
+func sigmoid(s float64) float64 { return 1 / (1 + math.Exp(-s)) }
+
+// Predict writes the probability of each row of x (rows × len(Features)) into
+// out, computed in float32 the way the ONNX graph computes it.
+func (m *Model) Predict(x, out []float32) {
+	f := len(m.Weights)
+	for r := range out {
+		row := x[r*f : (r+1)*f]
+		var s float32
+		for c, w := range m.Weights {
+			s += w * row[c]
+		}
+		s += m.Bias
+		out[r] = float32(1 / (1 + math.Exp(-float64(s))))
+	}
+}

@@ -1,0 +1,211 @@
+package trainer
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tailorhq/tailor/cf"
+	"github.com/tailorhq/tailor/features"
+	"github.com/tailorhq/tailor/propensity"
+)
+
+// Ranker recommends with the trained models, the way they are meant to be
+// served: candidates from the CF model over the customer's interaction
+// vector, the customer's own items (buy-again) and popular items, re-ranked
+// in one batch by the propensity model. It is safe for concurrent use.
+type Ranker struct {
+	vocab      *cf.Vocabulary
+	cf         cf.Scorer
+	prop       *propensity.Model
+	asm        *features.Assembler
+	profiles   map[string]*features.CustomerProfile
+	items      []features.ItemStats // vocabulary order
+	popular    []int                // vocabulary indices, most buyers first
+	now        time.Time
+	candidates int
+	pool       sync.Pool
+}
+
+// Candidate counts the ranker draws from each source.
+const (
+	CFCandidates      = 100
+	PopularCandidates = 20
+)
+
+// NewRanker builds a ranker from trained parts. items must be in vocabulary
+// order. prop may be nil while the propensity model is being trained; such a
+// ranker can only produce training examples.
+func NewRanker(vocab *cf.Vocabulary, scorer cf.Scorer, prop *propensity.Model, profiles []features.CustomerProfile,
+	items []features.ItemStats, now time.Time) (*Ranker, error) {
+	names := features.Names()
+	if prop != nil {
+		names = prop.Features
+	}
+	asm, err := features.NewAssembler(names)
+	if err != nil {
+		return nil, err
+	}
+	r := &Ranker{vocab: vocab, cf: scorer, prop: prop, asm: asm, items: items, now: now,
+		profiles: make(map[string]*features.CustomerProfile, len(profiles)), candidates: CFCandidates}
+	for i := range profiles {
+		r.profiles[profiles[i].ID] = &profiles[i]
+	}
+	r.popular = make([]int, len(items))
+	for j := range r.popular {
+		r.popular[j] = j
+	}
+	slices.SortStableFunc(r.popular, func(a, b int) int { return cmp.Compare(items[b].Buyers, items[a].Buyers) })
+	n := vocab.Len()
+	r.pool.New = func() any { b := make([]float32, 2*n); return &b }
+	return r, nil
+}
+
+// vector writes the customer's interaction vector into x and reports
+// whether it has any item of the vocabulary.
+func (r *Ranker) vector(prof *features.CustomerProfile, x []float32) bool {
+	clear(x)
+	any := false
+	if prof == nil {
+		return false
+	}
+	for _, h := range prof.Items {
+		if j, ok := r.vocab.Index(h.Item); ok {
+			x[j] = cf.Weight(float32(h.Invoices))
+			any = true
+		}
+	}
+	return any
+}
+
+// pair is one scored candidate.
+type pair struct {
+	j     int
+	cand  features.Candidate
+	score float32
+}
+
+// candidates gathers the candidate items of one customer with their features'
+// inputs, skipping items for which skip is true.
+func (r *Ranker) gather(prof *features.CustomerProfile, skip func(j int) bool) []pair {
+	n := r.vocab.Len()
+	bp := r.pool.Get().(*[]float32)
+	defer r.pool.Put(bp)
+	x, scores := (*bp)[:n], (*bp)[n:]
+	hasCF := r.vector(prof, x)
+	seen := make(map[int]bool)
+	var out []pair
+	add := func(j int) {
+		if seen[j] || (skip != nil && skip(j)) {
+			return
+		}
+		seen[j] = true
+		out = append(out, pair{j: j})
+	}
+	var best float32
+	if hasCF {
+		r.cf.Score(x, scores)
+		top := cf.TopK(scores, r.candidates, skip)
+		if len(top) > 0 {
+			best = scores[top[0]]
+		}
+		for _, j := range top {
+			add(j)
+		}
+	}
+	if prof != nil {
+		for _, h := range prof.Items {
+			if j, ok := r.vocab.Index(h.Item); ok {
+				add(j)
+			}
+		}
+	}
+	added := 0
+	for _, j := range r.popular {
+		if added == PopularCandidates {
+			break
+		}
+		if !seen[j] && (skip == nil || !skip(j)) {
+			add(j)
+			added++
+		}
+	}
+	for i := range out {
+		j := out[i].j
+		c := features.Candidate{Customer: prof, Item: &r.items[j], Now: r.now}
+		if prof != nil {
+			if h, ok := prof.History(r.vocab.ID(j)); ok {
+				c.History = &h
+			}
+		}
+		if hasCF && best > 0 {
+			c.HasCF = true
+			c.CFScore = scores[j] / best
+			rank := 0
+			for _, s := range scores {
+				if s > scores[j] {
+					rank++
+				}
+			}
+			c.CFRank = rank
+		}
+		out[i].cand = c
+	}
+	return out
+}
+
+// score fills each pair's propensity.
+func (r *Ranker) score(ps []pair) {
+	f := r.asm.Len()
+	x := make([]float32, len(ps)*f)
+	for i := range ps {
+		r.asm.Vector(&ps[i].cand, x[i*f:(i+1)*f])
+	}
+	prob := make([]float32, len(ps))
+	r.prop.Predict(x, prob)
+	for i := range ps {
+		ps[i].score = prob[i]
+	}
+}
+
+// Recommend implements evaluate.Recommender.
+func (r *Ranker) Recommend(customer string, k int, skip func(item string) bool) []string {
+	var skipIdx func(j int) bool
+	if skip != nil {
+		skipIdx = func(j int) bool { return skip(r.vocab.ID(j)) }
+	}
+	ps := r.gather(r.profiles[customer], skipIdx)
+	r.score(ps)
+	slices.SortFunc(ps, func(a, b pair) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.j, b.j)
+	})
+	if len(ps) > k {
+		ps = ps[:k]
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = r.vocab.ID(p.j)
+	}
+	return ids
+}
+
+// examples turns one customer's candidates into propensity training rows,
+// labelled 1 when the customer bought the item in the label period.
+func (r *Ranker) examples(customer string, bought map[string]struct{}, d *propensity.Dataset) {
+	ps := r.gather(r.profiles[customer], nil)
+	f := r.asm.Len()
+	row := make([]float32, f)
+	for i := range ps {
+		r.asm.Vector(&ps[i].cand, row)
+		d.X = append(d.X, row...)
+		label := float32(0)
+		if _, ok := bought[r.vocab.ID(ps[i].j)]; ok {
+			label = 1
+		}
+		d.Labels = append(d.Labels, label)
+	}
+}

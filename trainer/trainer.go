@@ -1,0 +1,237 @@
+// Package trainer turns purchases into Tailor's models: it tunes and fits the
+// collaborative-filtering model, builds the offline features, and trains the
+// purchase-propensity model on what customers bought in the period after its
+// features were taken. cmd/train and the quality benchmark both call it, so
+// the models measured are the models shipped.
+package trainer
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/tailorhq/tailor/catalog"
+	"github.com/tailorhq/tailor/cf"
+	"github.com/tailorhq/tailor/dataset"
+	"github.com/tailorhq/tailor/evaluate"
+	"github.com/tailorhq/tailor/features"
+	"github.com/tailorhq/tailor/propensity"
+)
+
+// Config says what to train.
+type Config struct {
+	// Cut: the models see only purchases strictly before Cut, and recency is
+	// measured at Cut.
+	Cut time.Time
+	// Grid is the CF parameter grid tuned on the validation split carved from
+	// the last evaluate.ValidationMonths before Cut.
+	Grid       []cf.ALSParams
+	Propensity propensity.Params
+	Logger     *slog.Logger
+}
+
+// DefaultGrid is the CF grid cmd/train tunes. FoldLambda varies inside each
+// fit (it only changes the fold-in), so it is listed once per fit parameter.
+func DefaultGrid() []cf.ALSParams {
+	var g []cf.ALSParams
+	for _, f := range []int{64, 128} {
+		for _, l := range []float64{1, 5} {
+			for _, a := range []float64{1, 2} {
+				for _, fl := range []float64{10, 30, 100} {
+					g = append(g, cf.ALSParams{Factors: f, Lambda: l, Alpha: a, Iterations: 12, CGSteps: 3, FoldLambda: fl, Seed: 20111031})
+				}
+			}
+		}
+	}
+	return g
+}
+
+// Models is everything one training run produces.
+type Models struct {
+	Cut        time.Time
+	First      time.Time // first purchase seen
+	Last       time.Time // last purchase seen
+	Catalog    *catalog.Catalog
+	Vocab      *cf.Vocabulary
+	ALS        *cf.ALS
+	CF         *cf.LowRank
+	Propensity *propensity.Model
+	Profiles   []features.CustomerProfile
+	Items      []features.ItemStats // vocabulary order
+	Purchases  int                  // purchases trained on
+	Report     Report
+}
+
+// Report records how the models were chosen and trained, for the model cards.
+type Report struct {
+	CFTrials          []CFTrial `json:"cf_trials"`
+	PropensityRows    int       `json:"propensity_rows"`
+	PropensityPos     int       `json:"propensity_positives"`
+	PropensityCusts   int       `json:"propensity_customers"`
+	PropensityIters   int       `json:"propensity_iterations"`
+	PropensityAUC     float64   `json:"propensity_training_auc"`
+	PropensityLogLoss float64   `json:"propensity_training_log_loss"`
+	FeatureCut        time.Time `json:"feature_cut"`
+	ValidationFrom    time.Time `json:"validation_from"`
+}
+
+// CFTrial is one CF grid point on the validation split.
+type CFTrial struct {
+	Params   cf.ALSParams     `json:"params"`
+	AllItems evaluate.Metrics `json:"all_items"`
+	NewItems evaluate.Metrics `json:"new_items"`
+	Score    float64          `json:"score"`
+}
+
+// Train runs the whole pipeline on the purchases before cfg.Cut.
+func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	train := dataset.Before(ps, cfg.Cut)
+	if len(train) == 0 {
+		return nil, fmt.Errorf("train: no purchases before %s", cfg.Cut.Format(time.DateOnly))
+	}
+	featureCut := cfg.Cut.AddDate(0, -evaluate.ValidationMonths, 0)
+	start := time.Now()
+	step := func(msg string, args ...any) {
+		log.Info(msg, append(args, "elapsed", time.Since(start).Round(time.Millisecond))...)
+	}
+
+	// 1. CF parameters, on the validation split: fit before featureCut,
+	// evaluate on [featureCut, Cut).
+	early := dataset.Before(train, featureCut)
+	val := evaluate.NewSplit(train, featureCut, cfg.Cut)
+	earlyM := evaluate.TrainMatrix(early)
+	var (
+		report  = Report{FeatureCut: featureCut, ValidationFrom: featureCut}
+		best    cf.ALSParams
+		bestALS *cf.ALS
+		bestVal = -1.0
+		fits    = map[cf.ALSParams]*cf.ALS{}
+	)
+	for i, p := range cfg.Grid {
+		key := p
+		key.FoldLambda = 0
+		als := fits[key]
+		if als == nil {
+			var err error
+			if als, err = cf.FitALS(earlyM, p, nil); err != nil {
+				return nil, err
+			}
+			fits = map[cf.ALSParams]*cf.ALS{key: als}
+		}
+		als.Params.FoldLambda = p.FoldLambda
+		lr, err := als.FoldIn()
+		if err != nil {
+			return nil, err
+		}
+		res := evaluate.Evaluate(val, "cf", evaluate.ScorerRecommender(earlyM, lr), 10)
+		t := CFTrial{Params: p, AllItems: res.AllItems, NewItems: res.NewItems, Score: (res.AllItems.NDCG + res.NewItems.NDCG) / 2}
+		report.CFTrials = append(report.CFTrials, t)
+		step("cf grid", "trial", fmt.Sprintf("%d/%d", i+1, len(cfg.Grid)), "factors", p.Factors, "lambda", p.Lambda,
+			"alpha", p.Alpha, "fold_lambda", p.FoldLambda, "ndcg_all", round4(res.AllItems.NDCG), "ndcg_new", round4(res.NewItems.NDCG))
+		if t.Score > bestVal {
+			bestVal, best = t.Score, p
+			c := *als
+			bestALS = &c
+		}
+	}
+	if bestALS == nil {
+		return nil, fmt.Errorf("train: empty CF grid")
+	}
+	step("cf chosen", "factors", best.Factors, "lambda", best.Lambda, "alpha", best.Alpha, "fold_lambda", best.FoldLambda)
+
+	// 2. Propensity: features as of featureCut (the chosen early CF fit, the
+	// profiles and item stats before featureCut), labels from what each
+	// customer bought in [featureCut, Cut).
+	earlyLR, err := bestALS.FoldIn()
+	if err != nil {
+		return nil, err
+	}
+	earlyCat := catalog.Build(early)
+	earlyItems := itemStats(early, earlyCat, earlyM.Items.IDs(), featureCut)
+	earlyProfiles := features.BuildProfiles(early, categoryOf(earlyCat))
+	labeler, err := NewRanker(earlyM.Items, earlyLR, nil, earlyProfiles, earlyItems, featureCut)
+	if err != nil {
+		return nil, err
+	}
+	ds := &propensity.Dataset{Names: features.Names()}
+	for _, c := range val.Customers {
+		truth := make(map[string]struct{})
+		for _, id := range val.Truth(c) {
+			truth[id] = struct{}{}
+		}
+		labeler.examples(c, truth, ds)
+	}
+	for _, y := range ds.Labels {
+		if y == 1 {
+			report.PropensityPos++
+		}
+	}
+	report.PropensityRows, report.PropensityCusts = ds.Rows(), len(val.Customers)
+	step("propensity examples", "rows", ds.Rows(), "positives", report.PropensityPos, "customers", len(val.Customers))
+	prop, iters, err := propensity.Fit(ds, cfg.Propensity)
+	if err != nil {
+		return nil, err
+	}
+	report.PropensityIters = iters
+	report.PropensityAUC, report.PropensityLogLoss = aucLogLoss(prop, ds)
+	step("propensity fitted", "iterations", iters, "training_auc", report.PropensityAUC)
+
+	// 3. The served models: CF refitted on everything before Cut, features
+	// as of Cut.
+	cat := catalog.Build(train)
+	m := cf.BuildInteractions(train, cf.NewVocabulary(cat.IDs()))
+	als, err := cf.FitALS(m, best, func(it int) { step("cf final fit", "iteration", it, "of", best.Iterations) })
+	if err != nil {
+		return nil, err
+	}
+	lr, err := als.FoldIn()
+	if err != nil {
+		return nil, err
+	}
+	out := &Models{
+		Cut: cfg.Cut, First: train[0].Time, Last: train[0].Time,
+		Catalog: cat, Vocab: m.Items, Purchases: len(train), ALS: als, CF: lr, Propensity: prop,
+		Profiles: features.BuildProfiles(train, categoryOf(cat)),
+		Items:    itemStats(train, cat, m.Items.IDs(), cfg.Cut),
+		Report:   report,
+	}
+	for _, p := range train {
+		if p.Time.Before(out.First) {
+			out.First = p.Time
+		}
+		if p.Time.After(out.Last) {
+			out.Last = p.Time
+		}
+	}
+	step("trained")
+	return out, nil
+}
+
+// Ranker returns the recommender that serves these models.
+func (m *Models) Ranker() (*Ranker, error) {
+	return NewRanker(m.Vocab, m.CF, m.Propensity, m.Profiles, m.Items, m.Cut)
+}
+
+func itemStats(ps []dataset.Purchase, cat *catalog.Catalog, ids []string, ref time.Time) []features.ItemStats {
+	price := func(id string) float64 {
+		it, _ := cat.Lookup(id)
+		return it.Price
+	}
+	return features.BuildItemStats(ps, slices.Clone(ids), ref, price, categoryOf(cat))
+}
+
+func categoryOf(cat *catalog.Catalog) func(string) string {
+	return func(id string) string {
+		if it, ok := cat.Lookup(id); ok {
+			return it.Category
+		}
+		return "other"
+	}
+}
+
+func round4(v float64) float64 { return float64(int(v*1e4+0.5)) / 1e4 }
