@@ -22,8 +22,8 @@ var ItemKNNGrid = []cf.ItemKNNConfig{
 }
 
 // Baselines fits the DESIGN.md baselines on s.Train and evaluates them on s:
-// most popular, own most-bought then popular, item-kNN (cosine) and EASE.
-// The last two are tuned with Tune on the pre-cut data; the chosen
+// most popular, own most-bought then popular, item-kNN (cosine), EASE and
+// implicit ALS. The last three are tuned with Tune on the pre-cut data; the chosen
 // parameters and the final fit time are in each Result's Notes. logf (may be
 // nil) receives one line per validation trial.
 func Baselines(s *Split, k int, logf func(format string, args ...any)) ([]Result, error) {
@@ -88,7 +88,12 @@ func Baselines(s *Split, k int, logf func(format string, args ...any)) ([]Result
 	r.Notes = fmt.Sprintf("λ=%g from %v, chosen on validation; %d items; fit %s",
 		lambda, EASELambdas, m.Items.Len(), round(fit))
 	out = append(out, r)
-	return out, nil
+
+	r, err = alsBaseline(s, m, k, logf)
+	if err != nil {
+		return out, err
+	}
+	return append(out, r), nil
 }
 
 func knnName(c cf.ItemKNNConfig) string {
