@@ -12,7 +12,11 @@ import (
 	"github.com/tailorhq/tailor/model/ortest"
 )
 
-// TestInitRuntime walks the one-per-process life of the runtime in order, so
+// TestInitRuntime must run before any other test of this package initialises
+// the runtime: go test runs tests in file order, and every other test that
+// calls ortest.Init lives in a file that sorts after runtime_test.go.
+//
+// It walks the one-per-process life of the runtime in order, so
 // it is a single test: errors that leave the runtime untouched, the real
 // initialisation, then repeated and conflicting calls.
 func TestInitRuntime(t *testing.T) {

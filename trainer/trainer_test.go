@@ -1,0 +1,174 @@
+package trainer
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tailorhq/tailor/dataset"
+	"github.com/tailorhq/tailor/evaluate"
+	"github.com/tailorhq/tailor/model/ortest"
+	"github.com/tailorhq/tailor/propensity"
+)
+
+var (
+	once   sync.Once
+	small  *Models
+	errFit error
+)
+
+// trained fits the pipeline once per test binary on the real data before
+// 2011-09-01 with a single grid point, so the tests stay quick.
+func trained(t *testing.T) *Models {
+	t.Helper()
+	once.Do(func() {
+		ps, _, err := dataset.ReadDir("../data/online-retail")
+		if err != nil {
+			errFit = err
+			return
+		}
+		grid := DefaultGrid()[:1]
+		grid[0].Factors, grid[0].Iterations = 32, 6
+		small, errFit = Train(ps, Config{Cut: time.Date(2011, 9, 1, 0, 0, 0, 0, time.UTC), Grid: grid, Propensity: propensity.DefaultParams()})
+	})
+	if errFit != nil {
+		t.Fatal(errFit)
+	}
+	return small
+}
+
+// TestONNXScoresWhatGoScores loads both exported models through the real
+// ONNX Runtime and compares their outputs with the Go computation on real
+// customers; then it perturbs one Go weight and requires the comparison to
+// catch it, so the check itself can fail.
+func TestONNXScoresWhatGoScores(t *testing.T) {
+	ortest.Init(t)
+	m := trained(t)
+	cfArt, propArt, err := m.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst, err := m.Verify(cfArt, propArt, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("largest relative difference ONNX vs Go: %g", worst)
+
+	for _, tc := range []struct {
+		name   string
+		break_ func() func()
+		want   string
+	}{
+		{"cf weight", func() func() {
+			old := m.CF.Y[7]
+			m.CF.Y[7] += 0.5
+			return func() { m.CF.Y[7] = old }
+		}, "verify cf"},
+		{"propensity bias", func() func() {
+			old := m.Propensity.Bias
+			m.Propensity.Bias += 0.5
+			return func() { m.Propensity.Bias = old }
+		}, "verify propensity"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			restore := tc.break_()
+			defer restore()
+			if _, err := m.Verify(cfArt, propArt, 50); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Verify after changing the Go %s = %v, want an error containing %q", tc.name, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestBuildIsDeterministic encodes the same models twice.
+func TestBuildIsDeterministic(t *testing.T) {
+	m := trained(t)
+	a1, b1, err := m.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, b2, err := m.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a1.ONNX) != string(a2.ONNX) || string(b1.ONNX) != string(b2.ONNX) {
+		t.Fatal("two encodings of the same models differ")
+	}
+	f1, err := m.FeatureFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, _ := m.FeatureFiles()
+	for name := range f1 {
+		if string(f1[name]) != string(f2[name]) {
+			t.Errorf("%s differs between two encodings", name)
+		}
+	}
+	if !strings.HasPrefix(a1.Version, "20110901.") || a1.Card.SHA256 != Digest(a1.ONNX) {
+		t.Errorf("cf version %q, card sha %q", a1.Version, a1.Card.SHA256)
+	}
+}
+
+// TestRankerBehaviour checks what a chatbot would notice: a known customer
+// gets ten distinct items, the new-items skip is honoured, and an unknown
+// customer still gets an answer.
+func TestRankerBehaviour(t *testing.T) {
+	m := trained(t)
+	r, err := m.Ranker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := m.Profiles[0]
+	bought := map[string]bool{}
+	for _, h := range prof.Items {
+		bought[h.Item] = true
+	}
+	recs := r.Recommend(prof.ID, 10, nil)
+	if len(recs) != 10 {
+		t.Fatalf("known customer: %d items", len(recs))
+	}
+	seen := map[string]bool{}
+	for _, id := range recs {
+		if seen[id] {
+			t.Errorf("duplicate %s", id)
+		}
+		seen[id] = true
+	}
+	for _, id := range r.Recommend(prof.ID, 10, func(id string) bool { return bought[id] }) {
+		if bought[id] {
+			t.Errorf("new-items answer repeats a purchase: %s", id)
+		}
+	}
+	if got := r.Recommend("no-such-customer", 5, nil); len(got) != 5 {
+		t.Errorf("unknown customer: %d items", len(got))
+	}
+}
+
+// TestTrainedBeatsPopularity is a floor on quality at the DESIGN.md split:
+// the pipeline must beat the most-popular baseline clearly on both tasks.
+func TestTrainedBeatsPopularity(t *testing.T) {
+	m := trained(t)
+	ps, _, err := dataset.ReadDir("../data/online-retail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := evaluate.NewSplit(ps, m.Cut, time.Date(2011, 11, 1, 0, 0, 0, 0, time.UTC))
+	r, _ := m.Ranker()
+	got := evaluate.Evaluate(split, "tailor", r, 10)
+	// Most popular scores NDCG@10 0.106 (all) and 0.043 (new) on this split.
+	if got.AllItems.NDCG < 0.30 || got.NewItems.NDCG < 0.08 {
+		t.Errorf("NDCG@10 all %.4f new %.4f: below the floor", got.AllItems.NDCG, got.NewItems.NDCG)
+	}
+}
+
+func TestTrainRejectsEmptyInput(t *testing.T) {
+	_, err := Train(nil, Config{Cut: time.Now(), Grid: DefaultGrid()})
+	if err == nil {
+		t.Fatal("want an error for no purchases")
+	}
+	ps := []dataset.Purchase{{Invoice: "1", Item: "10000", Quantity: 1, Price: 1, Customer: "1", Time: time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	if _, err := Train(ps, Config{Cut: time.Date(2011, 2, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Fatal("want an error for an empty grid")
+	}
+}
