@@ -350,12 +350,18 @@ func (rd *reader) item(raw string) (string, bool) {
 	return id, true
 }
 
+// serviceCodes have a product-shaped code but are charges or services, not
+// goods: 23444 "Next Day Carriage", 23574 "PACKING CHARGE" and 23702 "High
+// Resolution Image".
+var serviceCodes = map[string]bool{"23444": true, "23574": true, "23702": true}
+
 // IsProductCode reports whether code is a product's StockCode: five ASCII
 // digits followed by an optional suffix of one or two letters, in either case
 // (85123A, 85099B, 15056BL, 85123a). Codes such as POST, M, D, DOT, C2,
-// BANK CHARGES, AMAZONFEE, DCGS0003 or gift_0001_20 are not products.
+// BANK CHARGES, AMAZONFEE, DCGS0003 or gift_0001_20 are not products, nor
+// are the few service lines in serviceCodes.
 func IsProductCode(code string) bool {
-	if len(code) < 5 || len(code) > 7 {
+	if len(code) < 5 || len(code) > 7 || serviceCodes[code] {
 		return false
 	}
 	for i := 0; i < 5; i++ {

@@ -200,7 +200,7 @@ func TestIsProductCode(t *testing.T) {
 	}
 	for _, c := range []string{"", "POST", "M", "m", "D", "DOT", "C2", "S", "B", "BANK CHARGES", "AMAZONFEE",
 		"PADS", "CRUK", "DCGSSGIRL", "DCGS0003", "DCGS0066P", "gift_0001_20", "1234", "123456", "12345ABC",
-		"12345-", "1234A", "85123 ", " 85123", "85123A1", "8512é"} {
+		"12345-", "1234A", "85123 ", " 85123", "85123A1", "8512é", "23444", "23574", "23702"} {
 		if IsProductCode(c) {
 			t.Errorf("%q should not be a product code", c)
 		}
