@@ -60,7 +60,7 @@ func Propensity() []Definition {
 	item := func(f func(s *ItemStats) float32) func(*Candidate) (float32, bool) {
 		return func(c *Candidate) (float32, bool) { return f(c.Item), true }
 	}
-	return []Definition{
+	defs := []Definition{
 		{Name: "cf_score", Entity: "model", Default: 0, Source: "CF model score / customer's best score",
 			value: func(c *Candidate) (float32, bool) { return c.CFScore, c.HasCF }},
 		{Name: "cf_rank_log", Entity: "model", Default: float32(math.Log1p(1000)), Source: "log1p of the item's 0-based rank in the CF scores",
@@ -104,6 +104,10 @@ func Propensity() []Definition {
 				return float32(c.Customer.Categories[c.Item.Category]), true
 			}},
 	}
+	for i := range defs {
+		defs[i].Type = "float32"
+	}
+	return defs
 }
 
 // Assembler writes feature vectors in the column order a model declares.

@@ -141,8 +141,8 @@ func TestDefinitionsDeclared(t *testing.T) {
 			t.Errorf("duplicate feature %q", d.Name)
 		}
 		seen[d.Name] = true
-		if !entities[d.Entity] || d.Source == "" {
-			t.Errorf("%s: entity %q, source %q", d.Name, d.Entity, d.Source)
+		if !entities[d.Entity] || d.Source == "" || d.Type != "float32" {
+			t.Errorf("%s: entity %q, source %q, type %q", d.Name, d.Entity, d.Source, d.Type)
 		}
 	}
 }

@@ -47,6 +47,9 @@ func (d *Dataset) Rows() int { return len(d.Labels) }
 // standardised features. It is deterministic.
 func Fit(d *Dataset, p Params) (*Model, int, error) {
 	n, f := d.Rows(), len(d.Names)
+	if p.Iterations < 1 || p.L2 < 0 || math.IsNaN(p.L2) {
+		return nil, 0, fmt.Errorf("propensity: invalid parameters %+v", p)
+	}
 	if n == 0 || f == 0 || len(d.X) != n*f {
 		return nil, 0, fmt.Errorf("propensity: %d rows × %d features with %d values", n, f, len(d.X))
 	}
@@ -60,6 +63,7 @@ func Fit(d *Dataset, p Params) (*Model, int, error) {
 		return nil, 0, errors.New("propensity: labels are all one class")
 	}
 	mean, std := make([]float64, f), make([]float64, f)
+	constant := make([]bool, f)
 	for r := 0; r < n; r++ {
 		for c := 0; c < f; c++ {
 			mean[c] += float64(d.X[r*f+c])
@@ -77,7 +81,10 @@ func Fit(d *Dataset, p Params) (*Model, int, error) {
 	for c := range std {
 		std[c] = math.Sqrt(std[c] / float64(n))
 		if std[c] < 1e-9 {
-			std[c] = 1 // constant column: its weight stays at 0 under the ridge
+			// A constant column carries no information: standardised it is
+			// all zeros, its gradient is 0, and a unit curvature keeps the
+			// Hessian invertible, so its weight stays exactly 0.
+			std[c], constant[c] = 1, true
 		}
 	}
 	dim := f + 1 // last is the bias
@@ -115,6 +122,9 @@ func Fit(d *Dataset, p Params) (*Model, int, error) {
 			if a < f {
 				grad[a] += p.L2 * w[a]
 				h[a*dim+a] += p.L2
+				if constant[a] {
+					h[a*dim+a]++
+				}
 			}
 			for b := a; b < dim; b++ {
 				hess.SetSym(a, b, h[a*dim+b])

@@ -1,6 +1,7 @@
 package propensity_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -201,14 +202,31 @@ func TestFitErrors(t *testing.T) {
 	}
 }
 
+func TestFitRejectsBadParams(t *testing.T) {
+	d, _ := synth(1, 200)
+	for _, p := range []propensity.Params{{L2: 1, Iterations: 0}, {L2: -1, Iterations: 5}, {L2: math.NaN(), Iterations: 5}} {
+		if _, _, err := propensity.Fit(d, p); err == nil || !strings.Contains(err.Error(), "invalid parameters") {
+			t.Errorf("Fit with %+v = %v, want an invalid-parameters error", p, err)
+		}
+	}
+}
+
 func TestFitConstantColumn(t *testing.T) {
+	for _, l2 := range []float64{0, 1} {
+		t.Run(fmt.Sprint("L2=", l2), func(t *testing.T) { testConstantColumn(t, l2) })
+	}
+}
+
+func testConstantColumn(t *testing.T, l2 float64) {
 	d, _ := synth(3, 3000, 7, 0.1)
 	ref, _ := synth(3, 3000)
-	m, _, err := propensity.Fit(d, propensity.DefaultParams())
+	params := propensity.DefaultParams()
+	params.L2 = l2
+	m, _, err := propensity.Fit(d, params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mr, _, err := propensity.Fit(ref, propensity.DefaultParams())
+	mr, _, err := propensity.Fit(ref, params)
 	if err != nil {
 		t.Fatal(err)
 	}
