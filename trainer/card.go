@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/tailorhq/tailor/catalog"
 	"github.com/tailorhq/tailor/features"
 	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/propensity"
@@ -86,7 +87,9 @@ func (m *Models) cardData() CardData {
 	return CardData{
 		Source: DataSource, License: "CC BY 4.0", Range: m.dataRange(), Cut: m.Cut.Format("2006-01-02"),
 		Purchases: m.Purchases, Customers: len(m.Profiles), Items: m.Vocab.Len(),
-		Categories: "derived from the description by catalog.Categorize: an ordered table of keyword rules, first match wins, else \"other\"",
+		Categories: "derived from the description by catalog.Categorize: the upper-cased description is split into words and " +
+			"the first rule below with a keyword (or phrase) among them gives the category; no match gives \"other\"",
+		Rules: catalog.Rules(),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tailorhq/tailor/catalog"
 	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/onnxbuild"
 )
@@ -59,14 +60,15 @@ type Card struct {
 
 // CardData describes the training data.
 type CardData struct {
-	Source     string `json:"source"`
-	License    string `json:"license"`
-	Range      string `json:"range"`
-	Cut        string `json:"cut"`
-	Purchases  int    `json:"purchases"`
-	Customers  int    `json:"customers"`
-	Items      int    `json:"items"`
-	Categories string `json:"categories"`
+	Source     string         `json:"source"`
+	License    string         `json:"license"`
+	Range      string         `json:"range"`
+	Cut        string         `json:"cut"`
+	Purchases  int            `json:"purchases"`
+	Customers  int            `json:"customers"`
+	Items      int            `json:"items"`
+	Categories string         `json:"categories"`
+	Rules      []catalog.Rule `json:"category_rules"`
 }
 
 // CardFeature documents one propensity input column.
