@@ -60,14 +60,19 @@ func (r *scorerRecommender) Recommend(customer string, k int, skip func(item str
 		clear(x)
 	}
 	r.s.Score(x, out)
+	return topIDs(r.m.Items, out, k, skip)
+}
+
+// topIDs returns the ids of the k best-scored items that skip allows.
+func topIDs(v *cf.Vocabulary, scores []float32, k int, skip func(item string) bool) []string {
 	var skipIdx func(j int) bool
 	if skip != nil {
-		skipIdx = func(j int) bool { return skip(r.m.Items.ID(j)) }
+		skipIdx = func(j int) bool { return skip(v.ID(j)) }
 	}
-	top := cf.TopK(out, k, skipIdx)
+	top := cf.TopK(scores, k, skipIdx)
 	ids := make([]string, len(top))
 	for i, j := range top {
-		ids[i] = r.m.Items.ID(j)
+		ids[i] = v.ID(j)
 	}
 	return ids
 }

@@ -45,16 +45,7 @@ func (r *alsRecommender) Recommend(customer string, k int, skip func(item string
 	} else {
 		clear(out)
 	}
-	var skipIdx func(j int) bool
-	if skip != nil {
-		skipIdx = func(j int) bool { return skip(r.m.Items.ID(j)) }
-	}
-	top := cf.TopK(out, k, skipIdx)
-	ids := make([]string, len(top))
-	for i, j := range top {
-		ids[i] = r.m.Items.ID(j)
-	}
-	return ids
+	return topIDs(r.m.Items, out, k, skip)
 }
 
 // alsBaseline tunes and evaluates implicit ALS.

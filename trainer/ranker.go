@@ -155,13 +155,19 @@ func (r *Ranker) gather(prof *features.CustomerProfile, skip func(j int) bool) [
 	return out
 }
 
-// score fills each pair's propensity.
-func (r *Ranker) score(ps []pair) {
+// matrix assembles the propensity features of every pair, row by row.
+func (r *Ranker) matrix(ps []pair) []float32 {
 	f := r.asm.Len()
 	x := make([]float32, len(ps)*f)
 	for i := range ps {
 		r.asm.Vector(&ps[i].cand, x[i*f:(i+1)*f])
 	}
+	return x
+}
+
+// score fills each pair's propensity.
+func (r *Ranker) score(ps []pair) {
+	x := r.matrix(ps)
 	prob := make([]float32, len(ps))
 	r.prop.Predict(x, prob)
 	for i := range ps {

@@ -61,11 +61,7 @@ func (m *Models) Verify(cfArt, propArt *Artifact, samples int) (float64, error) 
 		}
 
 		ps := r.gather(prof, nil)
-		f := r.asm.Len()
-		rows := make([]float32, len(ps)*f)
-		for k := range ps {
-			r.asm.Vector(&ps[k].cand, rows[k*f:(k+1)*f])
-		}
+		rows := r.matrix(ps)
 		wantP := make([]float32, len(ps))
 		m.Propensity.Predict(rows, wantP)
 		gotP, err := propSess.Run(rows, len(ps))

@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cut := cfg.cut
 	if cut.IsZero() {
 		for _, p := range ps {
-			if d := p.Time.Truncate(24 * time.Hour).AddDate(0, 0, 1); d.After(cut) {
+			if d := p.Time.Truncate(24*time.Hour).AddDate(0, 0, 1); d.After(cut) {
 				cut = d
 			}
 		}
