@@ -5,6 +5,7 @@
 package features
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -169,3 +170,6 @@ func BuildItemStats(ps []dataset.Purchase, items []string, ref time.Time, price 
 	}
 	return out
 }
+
+// ErrNotFound is wrapped by stores for an id they hold nothing for.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,90 @@
+// Package recommend is the recommendation flow behind POST
+// /v1/recommendations: it gathers candidates from the collaborative-filtering
+// model, the customer's own purchases and popular items, re-ranks them with
+// the propensity model in one batch, blends, filters and explains them, and
+// falls back to deterministic rules when a model is slow, failing or unsure.
+// The HTTP handler and the offline evaluation both call Service.Recommend.
+package recommend
+
+import (
+	"context"
+
+	"github.com/tailorhq/tailor/features"
+)
+
+// Mode says what kind of answer the caller wants.
+type Mode string
+
+// The modes.
+const (
+	ModeAuto     Mode = "auto"      // re-buys and discoveries, blended
+	ModeBuyAgain Mode = "buy_again" // only items the customer bought before
+	ModeDiscover Mode = "discover"  // never an item the customer bought before
+)
+
+// Request is one question from a chatbot.
+type Request struct {
+	UserID    string            `json:"user_id,omitempty"` // empty for an anonymous session
+	SessionID string            `json:"session_id,omitempty"`
+	K         int               `json:"k,omitempty"`    // 1..100, default 10
+	Mode      Mode              `json:"mode,omitempty"` // default auto
+	Context   map[string]string `json:"context,omitempty"`
+	Filters   Filters           `json:"filters,omitempty"`
+	Explain   bool              `json:"explain,omitempty"`
+}
+
+// Filters narrow the answer.
+type Filters struct {
+	Exclude    []string `json:"exclude,omitempty"`    // item ids never to return
+	MaxPrice   *float64 `json:"max_price,omitempty"`  // GBP
+	Categories []string `json:"categories,omitempty"` // only these categories
+}
+
+// Item is one recommended product.
+type Item struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Price    float64  `json:"price"`
+	Category string   `json:"category"`
+	Score    float64  `json:"score"`
+	Rank     int      `json:"rank"`
+	Source   string   `json:"source"`  // a model name@version or a named fallback rule
+	Reasons  []string `json:"reasons"` // why, in words a chatbot can show
+}
+
+// Response is the answer.
+type Response struct {
+	Items          []Item   `json:"items"`
+	Models         []string `json:"models"` // name@version of every model that answered
+	Degraded       bool     `json:"degraded"`
+	FallbackReason string   `json:"fallback_reason,omitempty"`
+}
+
+// CF is the collaborative-filtering model as the flow uses it.
+type CF interface {
+	// Score returns one score per vocabulary item for the interaction vector x.
+	Score(ctx context.Context, x []float32) ([]float32, error)
+	NameVersion() string
+}
+
+// Propensity is the purchase-propensity model as the flow uses it.
+type Propensity interface {
+	// Predict returns n probabilities for n rows of features (row-major, in
+	// FeatureNames order).
+	Predict(ctx context.Context, rows []float32, n int) ([]float32, error)
+	FeatureNames() []string
+	NameVersion() string
+}
+
+// Profiles finds offline customer profiles.
+type Profiles interface {
+	// Profile returns the customer's profile, or an error wrapping
+	// features.ErrNotFound for a customer it has none for: the flow answers
+	// such a customer on the anonymous path.
+	Profile(ctx context.Context, customerID string) (*features.CustomerProfile, error)
+}
+
+// Breaker runs one model call under a circuit breaker and a deadline.
+type Breaker interface {
+	Do(ctx context.Context, fn func(ctx context.Context) error) error
+}
