@@ -65,3 +65,16 @@ func TestBreakerConcurrent(t *testing.T) {
 	}
 	t.Logf("%d transitions, %d calls refused while open", len(ts), opened.Load())
 }
+
+// BenchmarkBreakerDo is the overhead a breaker adds to each model call.
+func BenchmarkBreakerDo(b *testing.B) {
+	br := NewBreaker("cf", BreakerConfig{}, Hooks{OnTransition: func(context.Context, Transition) {}})
+	fn := func(context.Context) error { return nil }
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := br.Do(ctx, fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,9 +1,6 @@
 package fallback
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
 // Reasons Uncertainty.Check gives.
 const (
@@ -91,33 +88,31 @@ func spread(top []float64) float64 {
 	return (s1 - m) / math.Abs(s1)
 }
 
-// topScores returns the n highest finite scores, highest first. It keeps a
-// small sorted window, so it costs one pass over scores plus O(n) per
-// improvement.
+// topScores returns the n highest finite scores, highest first. The common
+// case, a score below the current n-th, costs one comparison.
 func topScores(scores []float32, n int) []float64 {
-	top := make([]float64, 0, n)
+	top := make([]float32, 0, n)
+	low := float32(math.Inf(-1)) // the n-th best so far, once there are n
 	for _, s := range scores {
-		v := float64(s)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !(s > low) || s > math.MaxFloat32 { // NaN, -Inf, +Inf, or not good enough
 			continue
 		}
-		if len(top) == n && v <= top[n-1] {
-			continue
+		i := len(top)
+		for i > 0 && top[i-1] < s {
+			i--
 		}
-		i, _ := slices.BinarySearchFunc(top, v, func(a, b float64) int {
-			switch {
-			case a > b:
-				return -1
-			case a < b:
-				return 1
-			}
-			return 0
-		})
 		if len(top) < n {
 			top = append(top, 0)
 		}
 		copy(top[i+1:], top[i:len(top)-1])
-		top[i] = v
+		top[i] = s
+		if len(top) == n {
+			low = top[n-1]
+		}
 	}
-	return top
+	out := make([]float64, len(top))
+	for i, s := range top {
+		out[i] = float64(s)
+	}
+	return out
 }
