@@ -117,9 +117,10 @@ func LogStateChanges(log *slog.Logger) func(context.Context, Transition) {
 //     failure;
 //   - a call that overruns the deadline is a failure, returned as ErrTimeout,
 //     whether it returned an error or, late, nil;
-//   - a call whose request context ended (the client went away, or the
-//     request's own budget ran out) is not counted at all, so clients that
-//     hang up cannot open the breaker; Do returns ctx.Err(). Give the model a
+//   - a call that fails or overruns after the request's context ended (the
+//     client went away, or the request's own budget ran out) is not counted
+//     at all, so clients that hang up cannot open the breaker; Do returns
+//     ctx.Err(), and does not call fn if ctx has already ended. Give the model a
 //     Timeout shorter than what is left of the request's budget, or a slow
 //     model hides behind the request deadline and never trips the breaker.
 //
@@ -167,7 +168,8 @@ func NewBreaker(name string, cfg BreakerConfig, hooks Hooks) *Breaker {
 // Name returns the breaker's name.
 func (b *Breaker) Name() string { return b.name }
 
-// State returns "closed", "open" or "half-open".
+// State returns "closed", "open" or "half-open". Like gobreaker, it moves an
+// open breaker whose OpenFor has passed to half-open as it looks.
 func (b *Breaker) State() string { return b.cb.State().String() }
 
 // Do runs fn under the breaker with a context that carries the per-call
