@@ -63,13 +63,14 @@ func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 func TestBreakerClassifiesOutcomes(t *testing.T) {
 	clock := &fakeClock{}
 	cases := []struct {
-		name string
-		fn   func(ctx context.Context) error
-		want error // nil: success
+		name    string
+		timeout time.Duration // short only where the call is meant to overrun it
+		fn      func(ctx context.Context) error
+		want    error // nil: success
 	}{
-		{"success", func(context.Context) error { return nil }, nil},
-		{"error", func(context.Context) error { return errModel }, errModel},
-		{"NaN output", func(context.Context) error {
+		{"success", time.Minute, func(context.Context) error { return nil }, nil},
+		{"error", time.Minute, func(context.Context) error { return errModel }, errModel},
+		{"NaN output", time.Minute, func(context.Context) error {
 			out := []float32{0.3, float32(math.NaN())}
 			for i, v := range out {
 				if math.IsNaN(float64(v)) {
@@ -78,19 +79,19 @@ func TestBreakerClassifiesOutcomes(t *testing.T) {
 			}
 			return nil
 		}, ErrBadOutput},
-		{"slow, honours ctx", func(ctx context.Context) error {
+		{"slow, honours ctx", 5 * time.Millisecond, func(ctx context.Context) error {
 			<-ctx.Done()
 			return ctx.Err()
 		}, ErrTimeout},
-		{"slow, ignores ctx, late success", func(context.Context) error {
-			clock.advance(time.Second)
+		{"slow, ignores ctx, late success", time.Minute, func(context.Context) error {
+			clock.advance(2 * time.Minute)
 			return nil
 		}, ErrTimeout},
-		{"slow, ignores ctx, late error", func(context.Context) error {
-			clock.advance(time.Second)
+		{"slow, ignores ctx, late error", time.Minute, func(context.Context) error {
+			clock.advance(2 * time.Minute)
 			return errModel
 		}, ErrTimeout},
-		{"slow, ignores ctx, really sleeps", func(context.Context) error {
+		{"slow, ignores ctx, really sleeps", 5 * time.Millisecond, func(context.Context) error {
 			time.Sleep(30 * time.Millisecond)
 			return nil
 		}, ErrTimeout},
@@ -98,7 +99,7 @@ func TestBreakerClassifiesOutcomes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := &recorder{}
-			b := NewBreaker("cf", BreakerConfig{Timeout: 5 * time.Millisecond, ConsecutiveFailures: 3, Now: clock.now},
+			b := NewBreaker("cf", BreakerConfig{Timeout: c.timeout, ConsecutiveFailures: 3, Now: clock.now},
 				Hooks{OnTransition: rec.hook})
 			calls := 0
 			fn := func(ctx context.Context) error { calls++; return c.fn(ctx) }
@@ -168,7 +169,7 @@ func TestBreakerHalfOpenAndClose(t *testing.T) {
 		{errModel, "closed→open→half-open→open"},
 	} {
 		rec := &recorder{}
-		b := NewBreaker("cf", BreakerConfig{ConsecutiveFailures: 2, OpenFor: 20 * time.Millisecond},
+		b := NewBreaker("cf", BreakerConfig{ConsecutiveFailures: 2, OpenFor: 20 * time.Millisecond, Timeout: time.Minute},
 			Hooks{OnTransition: rec.hook})
 		for range 2 {
 			_ = b.Do(t.Context(), func(context.Context) error { return errModel })

@@ -39,7 +39,7 @@ func (m *testModel) Score(ctx context.Context) ([]float32, error) {
 		case <-time.After(time.Second):
 		}
 	case "stuck":
-		time.Sleep(25 * time.Millisecond) // like a Run that cannot be interrupted
+		time.Sleep(100 * time.Millisecond) // like a Run that cannot be interrupted
 	case "fail":
 		return nil, errors.New("onnxruntime: session run failed")
 	case "nan":
@@ -126,7 +126,7 @@ func TestFaultyModelOpensServesFallbacksAndCloses(t *testing.T) {
 	} {
 		t.Run(c.behaviour, func(t *testing.T) {
 			rec := &recorder{}
-			b := NewBreaker("cf", BreakerConfig{Timeout: 5 * time.Millisecond, ConsecutiveFailures: 3, OpenFor: 20 * time.Millisecond},
+			b := NewBreaker("cf", BreakerConfig{Timeout: 50 * time.Millisecond, ConsecutiveFailures: 3, OpenFor: 20 * time.Millisecond},
 				Hooks{OnTransition: rec.hook})
 			m := &testModel{behaviour: c.behaviour}
 			check := func(i int, want string) {
@@ -180,7 +180,7 @@ func TestUncertainCustomerLeavesBreakerAlone(t *testing.T) {
 		{"flat scores", "flat", customer, ReasonFlatScores, 10},
 	} {
 		rec := &recorder{}
-		b := NewBreaker("cf", BreakerConfig{ConsecutiveFailures: 3}, Hooks{OnTransition: rec.hook})
+		b := NewBreaker("cf", BreakerConfig{ConsecutiveFailures: 3, Timeout: time.Minute}, Hooks{OnTransition: rec.hook})
 		m := &testModel{behaviour: c.behaviour}
 		for i := range 10 {
 			a := serve(t.Context(), b, m, Uncertainty{}, c.in, 5)
