@@ -1,0 +1,274 @@
+package api
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tailorhq/tailor/recommend"
+)
+
+// The limits and defaults of a recommendation request (the OpenAPI document
+// says the same).
+const (
+	minK, maxK, defaultK = 1, 100, 10
+	maxFieldErrors       = 20 // more are summed up in the detail
+)
+
+// readRecommendationRequest checks the content type, reads the body (which
+// the body limit middleware caps) and decodes it.
+func readRecommendationRequest(r *http.Request) (recommend.Request, error) {
+	if err := requireJSON(r.Header.Get(echo.HeaderContentType)); err != nil {
+		return recommend.Request{}, err
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return recommend.Request{}, tooLarge(mbe.Limit)
+		}
+		e := invalid([]FieldError{{"", "cannot read the request body"}})
+		e.Err = err
+		return recommend.Request{}, e
+	}
+	return decodeRecommendationRequest(body)
+}
+
+// requireJSON accepts application/json with no charset or a UTF-8 one.
+func requireJSON(contentType string) error {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err == nil && mt == "application/json" {
+		if cs, ok := params["charset"]; !ok || strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	detail := "send the request as Content-Type: application/json"
+	if contentType != "" {
+		detail = fmt.Sprintf("Content-Type %q is not supported; %s", contentType, detail)
+	}
+	return &Error{Kind: KindUnsupportedMedia, Detail: detail}
+}
+
+// decodeRecommendationRequest turns a body into a request with the defaults
+// applied (k 10, mode auto), or returns an *Error of KindInvalid naming every
+// bad field. It is strict: an unknown field (top level or in filters) is an
+// error, so a typo such as "max_prize" cannot silently drop a filter. A JSON
+// null counts as an absent optional field.
+func decodeRecommendationRequest(body []byte) (recommend.Request, error) {
+	var top map[string]json.RawMessage
+	if len(bytes.TrimSpace(body)) == 0 {
+		return recommend.Request{}, invalid([]FieldError{{"", "the body is empty; send a JSON object"}})
+	}
+	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		msg := "must be a JSON object"
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			msg = fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
+		}
+		return recommend.Request{}, invalid([]FieldError{{"", msg}})
+	}
+	req := recommend.Request{K: defaultK, Mode: recommend.ModeAuto}
+	var d decoder
+	for key, raw := range top {
+		switch key {
+		case "user_id":
+			d.string(key, raw, &req.UserID)
+		case "session_id":
+			d.string(key, raw, &req.SessionID)
+		case "k":
+			d.k(key, raw, &req.K)
+		case "mode":
+			d.mode(key, raw, &req.Mode)
+		case "context":
+			d.context(key, raw, &req.Context)
+		case "filters":
+			d.filters(key, raw, &req.Filters)
+		case "explain":
+			d.bool(key, raw, &req.Explain)
+		default:
+			d.fail(key, "unknown field; allowed: user_id, session_id, k, mode, context, filters, explain")
+		}
+	}
+	if len(d.errs) > 0 {
+		slices.SortFunc(d.errs, func(a, b FieldError) int {
+			return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
+		})
+		e := invalid(d.errs)
+		if len(d.errs) > maxFieldErrors {
+			e.Fields = d.errs[:maxFieldErrors]
+		}
+		return recommend.Request{}, e
+	}
+	return req, nil
+}
+
+// decoder collects field errors. Its methods leave dst alone for null.
+type decoder struct{ errs []FieldError }
+
+func (d *decoder) fail(field, msg string) { d.errs = append(d.errs, FieldError{field, msg}) }
+
+// kindOf is the first byte of a JSON value: '"', '{', '[', 't', 'f', 'n' or
+// a number's first character. The body was valid JSON, so raw is too.
+func kindOf(raw json.RawMessage) byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
+}
+
+func isNumber(raw json.RawMessage) bool {
+	c := kindOf(raw)
+	return c == '-' || '0' <= c && c <= '9'
+}
+
+func (d *decoder) string(field string, raw json.RawMessage, dst *string) {
+	switch kindOf(raw) {
+	case 'n':
+	case '"':
+		json.Unmarshal(raw, dst) // valid JSON string: cannot fail
+	default:
+		d.fail(field, "must be a string")
+	}
+}
+
+func (d *decoder) bool(field string, raw json.RawMessage, dst *bool) {
+	switch kindOf(raw) {
+	case 'n':
+	case 't', 'f':
+		*dst = kindOf(raw) == 't'
+	default:
+		d.fail(field, "must be a boolean")
+	}
+}
+
+func (d *decoder) k(field string, raw json.RawMessage, dst *int) {
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if !isNumber(raw) {
+		d.fail(field, "must be an integer")
+		return
+	}
+	f, err := strconv.ParseFloat(string(bytes.TrimSpace(raw)), 64)
+	switch {
+	case err == nil && f != math.Trunc(f):
+		d.fail(field, "must be an integer")
+	case err != nil || f < minK || f > maxK:
+		d.fail(field, fmt.Sprintf("must be between %d and %d", minK, maxK))
+	default:
+		*dst = int(f)
+	}
+}
+
+func (d *decoder) mode(field string, raw json.RawMessage, dst *recommend.Mode) {
+	var s string
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if kindOf(raw) == '"' {
+		json.Unmarshal(raw, &s)
+		switch m := recommend.Mode(s); m {
+		case recommend.ModeAuto, recommend.ModeBuyAgain, recommend.ModeDiscover:
+			*dst = m
+			return
+		}
+	}
+	d.fail(field, "must be one of auto, buy_again, discover")
+}
+
+func (d *decoder) context(field string, raw json.RawMessage, dst *map[string]string) {
+	var m map[string]json.RawMessage
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+		d.fail(field, "must be an object of string values")
+		return
+	}
+	out := make(map[string]string, len(m))
+	for key, v := range m {
+		if kindOf(v) != '"' {
+			d.fail(field+"."+key, "must be a string")
+			continue
+		}
+		var s string
+		json.Unmarshal(v, &s)
+		out[key] = s
+	}
+	*dst = out
+}
+
+func (d *decoder) filters(field string, raw json.RawMessage, dst *recommend.Filters) {
+	var m map[string]json.RawMessage
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+		d.fail(field, "must be an object")
+		return
+	}
+	for key, v := range m {
+		name := field + "." + key
+		switch key {
+		case "exclude":
+			d.strings(name, v, &dst.Exclude)
+		case "categories":
+			d.strings(name, v, &dst.Categories)
+		case "max_price":
+			d.price(name, v, &dst.MaxPrice)
+		default:
+			d.fail(name, "unknown field; allowed: exclude, max_price, categories")
+		}
+	}
+}
+
+func (d *decoder) strings(field string, raw json.RawMessage, dst *[]string) {
+	var elems []json.RawMessage
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
+		d.fail(field, "must be an array of strings")
+		return
+	}
+	out := make([]string, len(elems))
+	for i, v := range elems {
+		if kindOf(v) != '"' {
+			d.fail(fmt.Sprintf("%s[%d]", field, i), "must be a string")
+			continue
+		}
+		json.Unmarshal(v, &out[i])
+	}
+	*dst = out
+}
+
+func (d *decoder) price(field string, raw json.RawMessage, dst **float64) {
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if !isNumber(raw) {
+		d.fail(field, "must be a number")
+		return
+	}
+	f, err := strconv.ParseFloat(string(bytes.TrimSpace(raw)), 64)
+	switch {
+	case err != nil:
+		d.fail(field, "must be a number in the range of a float64")
+	case f < 0:
+		d.fail(field, "must be at least 0")
+	default:
+		*dst = &f
+	}
+}

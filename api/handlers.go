@@ -1,0 +1,125 @@
+package api
+
+import (
+	_ "embed"
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tailorhq/tailor/recommend"
+)
+
+// openAPIDocument is the OpenAPI 3.1 description of every route, served at
+// GET /openapi.json; the tests hold real responses against it.
+//
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// recommendationResponse is recommend.Response plus the request id.
+type recommendationResponse struct {
+	RequestID string `json:"request_id"`
+	recommend.Response
+}
+
+// recommendations serves POST /v1/recommendations.
+func (s *server) recommendations(c echo.Context) error {
+	req, err := readRecommendationRequest(c.Request())
+	if err != nil {
+		return err
+	}
+	if s.deps.Recommender == nil {
+		return &Error{Kind: KindUnavailable, Detail: "no recommender is configured"}
+	}
+	ctx := c.Request().Context()
+	resp, err := s.deps.Recommender.Recommend(ctx, req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, present(RequestID(ctx), resp))
+}
+
+// present copies resp with every list non-null (items, models, reasons), as
+// the document promises, without touching the recommender's slices.
+func present(requestID string, resp recommend.Response) recommendationResponse {
+	items := make([]recommend.Item, len(resp.Items))
+	copy(items, resp.Items)
+	for i := range items {
+		if items[i].Reasons == nil {
+			items[i].Reasons = []string{}
+		}
+	}
+	resp.Items = items
+	if resp.Models == nil {
+		resp.Models = []string{}
+	}
+	return recommendationResponse{RequestID: requestID, Response: resp}
+}
+
+// healthz serves GET /healthz: the process is alive.
+func (s *server) healthz(c echo.Context) error {
+	return writeJSON(c, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+type readyBody struct {
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// readyz serves GET /readyz: 200 when Readiness says ready, else a 503
+// problem with its detail.
+func (s *server) readyz(c echo.Context) error {
+	var detail string
+	if s.deps.Readiness != nil {
+		var ok bool
+		if ok, detail = s.deps.Readiness.Ready(); !ok {
+			if detail == "" {
+				detail = "starting or draining"
+			}
+			return &Error{Kind: KindUnavailable, Detail: "not ready: " + detail}
+		}
+	}
+	return writeJSON(c, http.StatusOK, readyBody{Status: "ready", Detail: detail})
+}
+
+// models serves GET /v1/models.
+func (s *server) models(c echo.Context) error {
+	list := []ModelInfo{}
+	if s.deps.Models != nil {
+		if m := s.deps.Models.Models(); m != nil {
+			list = m
+		}
+	}
+	return writeJSON(c, http.StatusOK, struct {
+		Models []ModelInfo `json:"models"`
+	}{list})
+}
+
+// metrics serves GET /metrics through Telemetry's handler, or a 404 problem
+// when there is none.
+func (s *server) metrics(c echo.Context) error {
+	var h http.Handler
+	if s.deps.Telemetry != nil {
+		h = s.deps.Telemetry.MetricsHandler()
+	}
+	if h == nil {
+		return &Error{Kind: KindNotFound, Detail: "metrics are not enabled on this server"}
+	}
+	h.ServeHTTP(c.Response(), c.Request())
+	return nil
+}
+
+// openAPI serves GET /openapi.json.
+func (s *server) openAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPIDocument)
+}
+
+// writeJSON encodes v before writing anything, so an unencodable value (a
+// NaN score) is a 500 problem rather than a 200 with half a body.
+func writeJSON(c echo.Context, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return &Error{Kind: KindInternal, Detail: "cannot encode the response; report the request_id", Err: err}
+	}
+	return c.Blob(status, echo.MIMEApplicationJSON, append(body, '\n'))
+}

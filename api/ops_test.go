@@ -1,0 +1,177 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+func TestHealthz(t *testing.T) {
+	h := newHarness(t, Config{}, Deps{Readiness: fakeReadiness{ready: false}})
+	rec := h.do(t, "GET", "/healthz", "", "")
+	if rec.Code != http.StatusOK || decodeBody[map[string]string](t, rec)["status"] != "ok" {
+		t.Errorf("healthz while not ready: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		readiness  Readiness
+		status     int
+		wantDetail string
+	}{
+		{"warming", fakeReadiness{false, "warming cf@20111101.d9a8bd95"}, 503, "not ready: warming cf@20111101.d9a8bd95"},
+		{"draining", fakeReadiness{false, "draining"}, 503, "not ready: draining"},
+		{"no detail", fakeReadiness{false, ""}, 503, "not ready: starting or draining"},
+		{"ready", fakeReadiness{true, "2 models"}, 200, "2 models"},
+		{"no readiness source", nil, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{}, Deps{Readiness: tc.readiness})
+			rec := h.do(t, "GET", "/readyz", "", "")
+			body := decodeBody[map[string]any](t, rec)
+			if rec.Code != tc.status || (body["detail"] != nil || tc.wantDetail != "") && body["detail"] != tc.wantDetail {
+				t.Errorf("status %d body %v, want %d with detail %q", rec.Code, body, tc.status, tc.wantDetail)
+			}
+			if tc.status == 503 && rec.Header().Get("Content-Type") != "application/problem+json" {
+				t.Errorf("content type %q", rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestModels(t *testing.T) {
+	models := fakeModels{
+		{Name: "cf", Version: "20111101.d9a8bd95", Kind: "cf", TrainedAt: "2011-11-01", DataRange: "2010-12-01..2011-10-31"},
+		{Name: "propensity", Version: "20111101.0a1b2c3d", Kind: "propensity", TrainedAt: "2011-11-01", DataRange: "2010-12-01..2011-10-31"},
+	}
+	h := newHarness(t, Config{}, Deps{Models: models})
+	rec := h.do(t, "GET", "/v1/models", "", "")
+	got := decodeBody[struct{ Models []ModelInfo }](t, rec)
+	if rec.Code != 200 || !slices.Equal(got.Models, models) {
+		t.Errorf("status %d, models %+v", rec.Code, got.Models)
+	}
+	empty := newHarness(t, Config{}, Deps{}).do(t, "GET", "/v1/models", "", "")
+	if strings.TrimSpace(empty.Body.String()) != `{"models":[]}` {
+		t.Errorf("without a lister: %s", empty.Body)
+	}
+}
+
+func TestTelemetrySlot(t *testing.T) {
+	var calls, extra int
+	h := newHarness(t, Config{}, Deps{
+		Telemetry: fakeTelemetry{calls: &calls},
+		Middleware: []echo.MiddlewareFunc{func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				if calls != extra+1 {
+					t.Errorf("wiring middleware ran before telemetry's")
+				}
+				if RequestID(c.Request().Context()) == "" {
+					t.Errorf("no request id in the context of the wiring middleware")
+				}
+				extra++
+				return next(c)
+			}
+		}},
+	})
+	rec := h.do(t, "GET", "/metrics", "", "")
+	if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), "tailor_requests_total") {
+		t.Errorf("metrics: %d %s", rec.Code, rec.Body)
+	}
+	h.do(t, "GET", "/nowhere", "", "")
+	if calls != 2 || extra != 2 {
+		t.Errorf("telemetry middleware ran %d times, wiring middleware %d, want 2 and 2", calls, extra)
+	}
+
+	rec = newHarness(t, Config{}, Deps{}).do(t, "GET", "/metrics", "", "")
+	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Errorf("metrics without telemetry: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	h := newHarness(t, Config{}, Deps{})
+	rec := h.do(t, "GET", "/openapi.json", "", "")
+	if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), openAPIDocument) {
+		t.Fatalf("status %d, served document differs from the embedded one", rec.Code)
+	}
+	if v := h.doc.root["openapi"]; v != "3.1.0" {
+		t.Errorf("openapi version %v, want 3.1.0", v)
+	}
+	// Every route is documented and every documented operation is a route.
+	paths := h.doc.root["paths"].(map[string]any)
+	var documented, served []string
+	for p, ops := range paths {
+		for m := range ops.(map[string]any) {
+			documented = append(documented, strings.ToUpper(m)+" "+p)
+		}
+	}
+	for _, r := range h.e.Routes() {
+		served = append(served, r.Method+" "+r.Path)
+	}
+	slices.Sort(documented)
+	slices.Sort(served)
+	if !slices.Equal(documented, served) {
+		t.Errorf("documented operations %v, routes %v", documented, served)
+	}
+	// Every schema in the document is within the validator's subset.
+	for name, s := range h.doc.root["components"].(map[string]any)["schemas"].(map[string]any) {
+		checkKeywords(t, name, s)
+	}
+}
+
+// checkKeywords walks a schema and fails on keywords the validator ignores.
+func checkKeywords(t *testing.T, path string, s any) {
+	m, ok := s.(map[string]any)
+	if !ok {
+		return
+	}
+	known := append([]string{"$ref", "type", "enum", "minimum", "maximum", "required", "properties", "additionalProperties", "items"}, annotations...)
+	for k, v := range m {
+		if !slices.Contains(known, k) {
+			t.Errorf("%s: keyword %q is outside the tested subset", path, k)
+		}
+		switch k {
+		case "properties":
+			for name, sub := range v.(map[string]any) {
+				checkKeywords(t, path+"."+name, sub)
+			}
+		case "items", "additionalProperties":
+			checkKeywords(t, path+"."+k, v)
+		}
+	}
+}
+
+// The validator must be able to fail, or every response check above is empty.
+func TestValidatorRejects(t *testing.T) {
+	d := loadOpenAPI(t)
+	item := map[string]any{"$ref": "#/components/schemas/Item"}
+	good := `{"id":"1","title":"t","price":1,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[]}`
+	if errs := d.validate(item, mustParse(t, good), "$"); len(errs) > 0 {
+		t.Fatalf("good item rejected: %v", errs)
+	}
+	for _, bad := range []string{
+		`{"id":"1","title":"t","price":1,"category":"c","score":0.5,"rank":1,"source":"s"}`,                    // required
+		`{"id":"1","title":"t","price":1,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[],"x":1}`, // additional
+		`{"id":1,"title":"t","price":1,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[]}`,         // type
+		`{"id":"1","title":"t","price":-1,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[]}`,      // minimum
+		`{"id":"1","title":"t","price":1,"category":"c","score":0.5,"rank":1.5,"source":"s","reasons":[]}`,     // integer
+		`{"id":"1","title":"t","price":1,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[2]}`,      // items
+		`{"id":"1","title":"t","price":1e999,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[]}`,   // float64
+	} {
+		if errs := d.validate(item, mustParse(t, bad), "$"); len(errs) == 0 {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+	req := map[string]any{"$ref": "#/components/schemas/RecommendationRequest"}
+	for _, bad := range []string{`{"mode":"fast"}`, `{"k":101}`, `{"context":{"a":1}}`, `{"filters":{"maxprice":1}}`} {
+		if errs := d.validate(req, mustParse(t, bad), "$"); len(errs) == 0 {
+			t.Errorf("accepted request %s", bad)
+		}
+	}
+}
