@@ -1,0 +1,292 @@
+package recommend
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/tailorhq/tailor/cf"
+	"github.com/tailorhq/tailor/fallback"
+	"github.com/tailorhq/tailor/features"
+)
+
+// run is the state of one request as it moves through the flow.
+type run struct {
+	s       *Service
+	req     Request
+	now     time.Time
+	prof    *features.CustomerProfile // nil: anonymous or unknown
+	noProf  string                    // why prof is nil
+	bought  []fallback.Purchase       // the customer's items in the vocabulary
+	owned   map[int]*features.ItemHistory
+	skip    func(j int) bool
+	country string
+	models  []string
+}
+
+// cand is one candidate on its way to the answer.
+type cand struct {
+	j     int
+	c     features.Candidate
+	cf    float32 // raw CF score
+	score float64
+}
+
+func (r *run) profile(ctx context.Context) {
+	r.noProf = ReasonAnonymous
+	if r.req.UserID != "" {
+		p, err := r.s.deps.Profiles.Profile(ctx, r.req.UserID)
+		switch {
+		case err == nil:
+			r.prof, r.noProf = p, ""
+		case !errors.Is(err, features.ErrNotFound):
+			r.noProf = ReasonProfileStore
+			r.s.deps.Log.WarnContext(ctx, "profile lookup failed; answering on the anonymous path", "user_id", r.req.UserID, "err", err)
+		}
+	}
+	r.owned = make(map[int]*features.ItemHistory)
+	if r.prof != nil {
+		for i := range r.prof.Items {
+			h := &r.prof.Items[i]
+			if j, ok := r.s.deps.Items.Index(h.Item); ok {
+				r.owned[j] = h
+				r.bought = append(r.bought, fallback.Purchase{Index: j, Invoices: h.Invoices, Last: h.Last})
+			}
+		}
+		r.country = r.prof.Country
+	}
+	if c := r.req.Context["country"]; c != "" {
+		r.country = c
+	}
+}
+
+// buildSkip turns the mode and the filters into one predicate over
+// vocabulary indices.
+func (r *run) buildSkip() {
+	items := r.s.deps.Items
+	exclude := make(map[int]bool, len(r.req.Filters.Exclude))
+	for _, id := range r.req.Filters.Exclude {
+		if j, ok := items.Index(id); ok {
+			exclude[j] = true
+		}
+	}
+	var cats map[string]bool
+	if len(r.req.Filters.Categories) > 0 {
+		cats = make(map[string]bool, len(r.req.Filters.Categories))
+		for _, c := range r.req.Filters.Categories {
+			cats[c] = true
+		}
+	}
+	maxPrice := r.req.Filters.MaxPrice
+	mode := r.req.Mode
+	r.skip = func(j int) bool {
+		_, own := r.owned[j]
+		switch {
+		case exclude[j],
+			mode == ModeDiscover && own,
+			mode == ModeBuyAgain && !own:
+			return true
+		}
+		if maxPrice == nil && cats == nil {
+			return false
+		}
+		it := items.Catalog(j)
+		return (maxPrice != nil && it.Price > *maxPrice) || (cats != nil && !cats[it.Category])
+	}
+}
+
+// uncertain reports whether the models should not be asked at all.
+func (r *run) uncertain() (string, bool) {
+	if r.prof == nil {
+		return r.noProf, true
+	}
+	return r.s.cfg.Uncertainty.Check(len(r.bought), nil)
+}
+
+// cfScores runs the CF model on the customer's interaction vector.
+func (r *run) cfScores(ctx context.Context) ([]float32, error) {
+	x := make([]float32, r.s.deps.Items.Len())
+	for _, b := range r.bought {
+		x[b.Index] = cf.Weight(float32(b.Invoices))
+	}
+	var scores []float32
+	err := r.s.deps.CFBreaker.Do(ctx, func(ctx context.Context) error {
+		out, err := r.s.deps.CF.Score(ctx, x)
+		if err != nil {
+			return err
+		}
+		if len(out) != len(x) {
+			return fmt.Errorf("cf returned %d scores for %d items: %w", len(out), len(x), fallback.ErrBadOutput)
+		}
+		if err := checkFinite("cf", out, false); err != nil {
+			return err
+		}
+		scores = out
+		return nil
+	})
+	if err == nil {
+		r.models = append(r.models, r.s.deps.CF.NameVersion())
+	}
+	return scores, err
+}
+
+// candidates gathers the top CF items, the customer's own items and popular
+// items that the mode and filters allow, with their feature inputs.
+func (r *run) candidates(scores []float32) []cand {
+	seen := make(map[int]bool)
+	var out []cand
+	add := func(j int) {
+		if !seen[j] && !r.skip(j) {
+			seen[j] = true
+			out = append(out, cand{j: j, cf: scores[j]})
+		}
+	}
+	for _, j := range cf.TopK(scores, r.s.cfg.CFCandidates, r.skip) {
+		add(j)
+	}
+	for _, b := range r.bought {
+		add(b.Index)
+	}
+	n := 0
+	for _, j := range r.s.deps.Items.Popular() {
+		if n == r.s.cfg.PopularCandidates {
+			break
+		}
+		if !seen[j] && !r.skip(j) {
+			add(j)
+			n++
+		}
+	}
+	best := float32(0)
+	for _, s := range scores {
+		best = max(best, s)
+	}
+	ranks := ranksOf(scores, out)
+	for i := range out {
+		c := &out[i]
+		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), Now: r.now, CFRank: ranks[i]}
+		if h, ok := r.owned[c.j]; ok {
+			c.c.History = h
+		}
+		if best > 0 {
+			c.c.HasCF, c.c.CFScore = true, c.cf/best
+		}
+	}
+	return out
+}
+
+// ranksOf returns, for each candidate, how many items score strictly higher
+// than it: one pass over the scores with a binary search among the sorted
+// candidate scores, instead of a pass per candidate.
+func ranksOf(scores []float32, cs []cand) []int {
+	sorted := make([]float32, len(cs))
+	for i, c := range cs {
+		sorted[i] = c.cf
+	}
+	slices.Sort(sorted) // ascending
+	above := make([]int, len(sorted)+1)
+	for _, s := range scores {
+		// s is strictly above the candidates with a score below s.
+		above[sort.Search(len(sorted), func(i int) bool { return sorted[i] >= s })]++
+	}
+	// higher[i] = number of scores strictly above sorted[i].
+	higher := make([]int, len(sorted))
+	total := 0
+	for i := len(sorted) - 1; i >= 0; i-- {
+		total += above[i+1]
+		higher[i] = total
+	}
+	out := make([]int, len(cs))
+	for i, c := range cs {
+		k := sort.Search(len(sorted), func(i int) bool { return sorted[i] >= c.cf })
+		out[i] = higher[k]
+	}
+	return out
+}
+
+// rerank scores every candidate with the propensity model in one batch.
+func (r *run) rerank(ctx context.Context, cs []cand) error {
+	f := r.s.asm.Len()
+	rows := make([]float32, len(cs)*f)
+	for i := range cs {
+		r.s.asm.Vector(&cs[i].c, rows[i*f:(i+1)*f])
+	}
+	err := r.s.deps.PropensityBreaker.Do(ctx, func(ctx context.Context) error {
+		p, err := r.s.deps.Propensity.Predict(ctx, rows, len(cs))
+		if err != nil {
+			return err
+		}
+		if len(p) != len(cs) {
+			return fmt.Errorf("propensity returned %d values for %d rows: %w", len(p), len(cs), fallback.ErrBadOutput)
+		}
+		if err := checkFinite("propensity", p, true); err != nil {
+			return err
+		}
+		for i := range cs {
+			cs[i].score = float64(p[i])
+		}
+		return nil
+	})
+	if err == nil {
+		r.models = append(r.models, r.s.deps.Propensity.NameVersion())
+	}
+	return err
+}
+
+// answer ranks the re-ranked candidates: the propensity model's probability
+// is the blend (its weights over CF, buy-again, popularity and RFM signals
+// were learned on the training period), ties broken by the CF rank.
+func (r *run) answer(cs []cand) Response {
+	return r.respond(cs, r.s.deps.Propensity.NameVersion(), false, "")
+}
+
+// blendWithoutPropensity orders the candidates when the propensity model is
+// unavailable: by the CF score alone, which already reconstructs the
+// customer's own items strongly. The answer is labelled degraded.
+func (r *run) blendWithoutPropensity(cs []cand, reason string) Response {
+	for i := range cs {
+		cs[i].score = float64(cs[i].c.CFScore)
+	}
+	return r.respond(cs, r.s.deps.CF.NameVersion(), true, reason)
+}
+
+func (r *run) respond(cs []cand, source string, degraded bool, reason string) Response {
+	slices.SortFunc(cs, func(a, b cand) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.c.CFRank, b.c.CFRank); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.j, b.j)
+	})
+	cs = cs[:min(len(cs), r.req.K)]
+	resp := Response{Items: make([]Item, len(cs)), Models: r.models, Degraded: degraded, FallbackReason: reason}
+	for i, c := range cs {
+		resp.Items[i] = r.item(c.j, i+1, c.score, source, r.modelReasons(&c))
+	}
+	return resp
+}
+
+// fallback answers from the deterministic rule chain.
+func (r *run) fallback(reason string) Response {
+	sugg := r.s.deps.Rules.Suggest(fallback.Input{Bought: r.bought, Country: r.country, Skip: r.skip, Now: r.now}, r.req.K)
+	resp := Response{Items: make([]Item, len(sugg)), Models: r.models, Degraded: true, FallbackReason: reason}
+	for i, sg := range sugg {
+		resp.Items[i] = r.item(sg.Index, i+1, sg.Score, "rule:"+sg.Rule, []string{sg.Reason})
+	}
+	if resp.Models == nil {
+		resp.Models = []string{}
+	}
+	return resp
+}
+
+func (r *run) item(j, rank int, score float64, source string, reasons []string) Item {
+	it := r.s.deps.Items.Catalog(j)
+	return Item{ID: it.ID, Title: it.Title, Price: it.Price, Category: it.Category,
+		Score: score, Rank: rank, Source: source, Reasons: reasons}
+}

@@ -1,0 +1,167 @@
+package recommend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/tailorhq/tailor/catalog"
+	"github.com/tailorhq/tailor/fallback"
+	"github.com/tailorhq/tailor/features"
+)
+
+// Catalog is the item side of the flow: the vocabulary (the CF model's
+// column order), the catalog entries, the offline item statistics and the
+// popularity lists.
+type Catalog interface {
+	Len() int
+	ID(j int) string
+	Index(id string) (int, bool)
+	Catalog(j int) catalog.Item
+	Stats(j int) *features.ItemStats
+	Popular() []int
+	PopularIn(country string) []int
+}
+
+// Rules is the deterministic fallback chain.
+type Rules interface {
+	Suggest(in fallback.Input, k int) []fallback.Suggestion
+}
+
+// Config tunes the flow.
+type Config struct {
+	CFCandidates      int // top CF items considered; default 100
+	PopularCandidates int // popular items considered; default 20
+	// Now is the reference time for recency: the data's end for the bundled
+	// data, the wall clock in a live shop.
+	Now         func() time.Time
+	Uncertainty fallback.Uncertainty
+}
+
+// Deps are the parts the flow calls. Every field is required.
+type Deps struct {
+	Items             Catalog
+	Profiles          Profiles
+	CF                CF
+	Propensity        Propensity
+	CFBreaker         Breaker
+	PropensityBreaker Breaker
+	Rules             Rules
+	Log               *slog.Logger
+}
+
+// Service answers recommendation requests. It is safe for concurrent use.
+type Service struct {
+	cfg  Config
+	deps Deps
+	asm  *features.Assembler
+}
+
+// New checks that the parts fit together: the propensity model's features
+// are all defined, and the CF model scores the catalog's items.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Items == nil || deps.Profiles == nil || deps.CF == nil || deps.Propensity == nil ||
+		deps.CFBreaker == nil || deps.PropensityBreaker == nil || deps.Rules == nil || deps.Log == nil {
+		return nil, errors.New("recommend: every dependency is required")
+	}
+	if cfg.CFCandidates <= 0 {
+		cfg.CFCandidates = 100
+	}
+	if cfg.PopularCandidates <= 0 {
+		cfg.PopularCandidates = 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	asm, err := features.NewAssembler(deps.Propensity.FeatureNames())
+	if err != nil {
+		return nil, fmt.Errorf("recommend: propensity model %s: %w", deps.Propensity.NameVersion(), err)
+	}
+	return &Service{cfg: cfg, deps: deps, asm: asm}, nil
+}
+
+// Fallback reasons, as the response's fallback_reason reports them.
+const (
+	ReasonAnonymous         = "anonymous_or_unknown_customer"
+	ReasonProfileStore      = "profile_store_unavailable"
+	ReasonCFUnavailable     = "cf_model_unavailable"
+	ReasonPropensityFailed  = "propensity_model_unavailable"
+	ReasonNoModelCandidates = "no_model_candidates"
+)
+
+// Recommend answers one request. It returns an error only for a request it
+// cannot answer at all (a cancelled context); every model or store failure
+// degrades to the fallback chain instead, and says so.
+func (s *Service) Recommend(ctx context.Context, req Request) (Response, error) {
+	req = withDefaults(req)
+	now := s.cfg.Now()
+	r := &run{s: s, req: req, now: now}
+	r.profile(ctx)
+	r.buildSkip()
+	if err := ctx.Err(); err != nil {
+		return Response{}, err
+	}
+	if reason, uncertain := r.uncertain(); uncertain {
+		return r.fallback(reason), nil
+	}
+	scores, err := r.cfScores(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Response{}, ctx.Err()
+		}
+		return r.fallback(ReasonCFUnavailable + ": " + failureKind(err)), nil
+	}
+	if reason, flat := s.cfg.Uncertainty.Check(len(r.bought), scores); flat {
+		return r.fallback(reason), nil
+	}
+	cands := r.candidates(scores)
+	if len(cands) == 0 {
+		return r.fallback(ReasonNoModelCandidates), nil
+	}
+	if err := r.rerank(ctx, cands); err != nil {
+		if ctx.Err() != nil {
+			return Response{}, ctx.Err()
+		}
+		return r.blendWithoutPropensity(cands, ReasonPropensityFailed+": "+failureKind(err)), nil
+	}
+	return r.answer(cands), nil
+}
+
+func withDefaults(req Request) Request {
+	if req.K == 0 {
+		req.K = 10
+	}
+	if req.Mode == "" {
+		req.Mode = ModeAuto
+	}
+	return req
+}
+
+// failureKind names why a guarded call failed, for fallback_reason.
+func failureKind(err error) string {
+	switch {
+	case errors.Is(err, fallback.ErrOpen):
+		return "breaker_open"
+	case errors.Is(err, fallback.ErrTimeout):
+		return "timeout"
+	case errors.Is(err, fallback.ErrBadOutput):
+		return "bad_output"
+	default:
+		return "error"
+	}
+}
+
+// checkFinite wraps fallback.ErrBadOutput when any value is NaN or infinite,
+// or (for probabilities) outside [0, 1].
+func checkFinite(what string, v []float32, probability bool) error {
+	for i, x := range v {
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) || (probability && (f < 0 || f > 1)) {
+			return fmt.Errorf("%s output %d is %v: %w", what, i, x, fallback.ErrBadOutput)
+		}
+	}
+	return nil
+}
