@@ -12,6 +12,7 @@ import (
 	"github.com/tailorhq/tailor/cf"
 	"github.com/tailorhq/tailor/fallback"
 	"github.com/tailorhq/tailor/features"
+	"github.com/tailorhq/tailor/telemetry"
 )
 
 // run is the state of one request as it moves through the flow.
@@ -39,7 +40,25 @@ type cand struct {
 func (r *run) profile(ctx context.Context) {
 	r.noProf = ReasonAnonymous
 	if r.req.UserID != "" {
-		p, err := r.s.deps.Profiles.Profile(ctx, r.req.UserID)
+		ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanFeatures)
+		var (
+			p   *features.CustomerProfile
+			err error
+		)
+		if c, ok := r.s.deps.Profiles.(profilesWithHit); ok {
+			var hit bool
+			p, hit, err = c.ProfileWithHit(ctx, r.req.UserID)
+			span.SetAttributes(telemetry.AttrCacheHit.Bool(hit))
+			r.s.deps.Observer.RecordCache(ctx, hit)
+		} else {
+			p, err = r.s.deps.Profiles.Profile(ctx, r.req.UserID)
+		}
+		span.SetAttributes(telemetry.AttrCustomerKnown.Bool(err == nil))
+		if errors.Is(err, features.ErrNotFound) {
+			telemetry.End(span, nil)
+		} else {
+			telemetry.End(span, err)
+		}
 		switch {
 		case err == nil:
 			r.prof, r.noProf = p, ""
@@ -114,7 +133,7 @@ func (r *run) cfScores(ctx context.Context) ([]float32, error) {
 		x[b.Index] = cf.Weight(float32(b.Invoices))
 	}
 	var scores []float32
-	err := r.s.deps.CFBreaker.Do(ctx, func(ctx context.Context) error {
+	err := r.guarded(ctx, r.s.deps.CFBreaker, r.s.deps.CF.NameVersion(), func(ctx context.Context) error {
 		out, err := r.s.deps.CF.Score(ctx, x)
 		if err != nil {
 			return err
@@ -132,6 +151,21 @@ func (r *run) cfScores(ctx context.Context) ([]float32, error) {
 		r.models = append(r.models, r.s.deps.CF.NameVersion())
 	}
 	return scores, err
+}
+
+// guarded runs one model call under its breaker, in a span that names the
+// model and the breaker state, and records its duration and outcome.
+func (r *run) guarded(ctx context.Context, b Breaker, model string, fn func(context.Context) error) error {
+	ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanInference, telemetry.AttrModel.String(model))
+	start := time.Now()
+	err := b.Do(ctx, fn)
+	r.s.deps.Observer.RecordInference(ctx, model, time.Since(start), err)
+	span.SetAttributes(telemetry.AttrOutcome.String(telemetry.Outcome(err)))
+	if st, ok := b.(breakerState); ok {
+		span.SetAttributes(telemetry.AttrBreakerState.String(st.State()))
+	}
+	telemetry.End(span, err)
+	return err
 }
 
 // candidates gathers the top CF items, the customer's own items and popular
@@ -215,7 +249,7 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 	for i := range cs {
 		r.s.asm.Vector(&cs[i].c, rows[i*f:(i+1)*f])
 	}
-	err := r.s.deps.PropensityBreaker.Do(ctx, func(ctx context.Context) error {
+	err := r.guarded(ctx, r.s.deps.PropensityBreaker, r.s.deps.Propensity.NameVersion(), func(ctx context.Context) error {
 		p, err := r.s.deps.Propensity.Predict(ctx, rows, len(cs))
 		if err != nil {
 			return err
@@ -240,21 +274,27 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 // answer ranks the re-ranked candidates: the propensity model's probability
 // is the blend (its weights over CF, buy-again, popularity and RFM signals
 // were learned on the training period), ties broken by the CF rank.
-func (r *run) answer(cs []cand) Response {
-	return r.respond(cs, r.s.deps.Propensity.NameVersion(), false, "")
+func (r *run) answer(ctx context.Context, cs []cand) Response {
+	return r.respond(ctx, cs, r.s.deps.Propensity.NameVersion(), false, "")
 }
 
 // blendWithoutPropensity orders the candidates when the propensity model is
 // unavailable: by the CF score alone, which already reconstructs the
 // customer's own items strongly. The answer is labelled degraded.
-func (r *run) blendWithoutPropensity(cs []cand, reason string) Response {
+func (r *run) blendWithoutPropensity(ctx context.Context, cs []cand, reason string) Response {
 	for i := range cs {
 		cs[i].score = float64(cs[i].c.CFScore)
 	}
-	return r.respond(cs, r.s.deps.CF.NameVersion(), true, reason)
+	return r.respond(ctx, cs, r.s.deps.CF.NameVersion(), true, reason)
 }
 
-func (r *run) respond(cs []cand, source string, degraded bool, reason string) Response {
+func (r *run) respond(ctx context.Context, cs []cand, source string, degraded bool, reason string) Response {
+	_, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanBlend)
+	defer span.End()
+	if degraded {
+		span.SetAttributes(telemetry.AttrFallbackReason.String(reason))
+		r.s.deps.Observer.RecordFallback(ctx, reason)
+	}
 	slices.SortFunc(cs, func(a, b cand) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
@@ -273,7 +313,10 @@ func (r *run) respond(cs []cand, source string, degraded bool, reason string) Re
 }
 
 // fallback answers from the deterministic rule chain.
-func (r *run) fallback(reason string) Response {
+func (r *run) fallback(ctx context.Context, reason string) Response {
+	ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanFallback, telemetry.AttrFallbackReason.String(reason))
+	defer span.End()
+	r.s.deps.Observer.RecordFallback(ctx, reason)
 	sugg := r.s.deps.Rules.Suggest(fallback.Input{Bought: r.bought, Country: r.country, Skip: r.skip, Now: r.now}, r.req.K)
 	resp := Response{Items: make([]Item, len(sugg)), Models: r.models, Degraded: true, FallbackReason: reason}
 	for i, sg := range sugg {

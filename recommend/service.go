@@ -11,6 +11,8 @@ import (
 	"github.com/tailorhq/tailor/catalog"
 	"github.com/tailorhq/tailor/fallback"
 	"github.com/tailorhq/tailor/features"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Catalog is the item side of the flow: the vocabulary (the CF model's
@@ -31,6 +33,30 @@ type Rules interface {
 	Suggest(in fallback.Input, k int) []fallback.Suggestion
 }
 
+// Observer records what the flow did, for metrics. *telemetry.Telemetry
+// implements it.
+type Observer interface {
+	RecordInference(ctx context.Context, model string, d time.Duration, err error)
+	RecordCache(ctx context.Context, hit bool)
+	RecordFallback(ctx context.Context, reason string)
+}
+
+// profilesWithHit is what a cached store offers beyond Profiles: whether the
+// lookup was served from the cache, for the span and the hit ratio.
+type profilesWithHit interface {
+	ProfileWithHit(ctx context.Context, customerID string) (*features.CustomerProfile, bool, error)
+}
+
+// breakerState is what a breaker offers beyond Breaker: its state, for spans.
+type breakerState interface{ State() string }
+
+// nopObserver records nothing.
+type nopObserver struct{}
+
+func (nopObserver) RecordInference(context.Context, string, time.Duration, error) {}
+func (nopObserver) RecordCache(context.Context, bool)                             {}
+func (nopObserver) RecordFallback(context.Context, string)                        {}
+
 // Config tunes the flow.
 type Config struct {
 	CFCandidates      int // top CF items considered; default 100
@@ -41,8 +67,11 @@ type Config struct {
 	Uncertainty fallback.Uncertainty
 }
 
-// Deps are the parts the flow calls. Every field is required.
+// Deps are the parts the flow calls. Every field is required but Tracer and
+// Observer, which default to doing nothing.
 type Deps struct {
+	Tracer            trace.Tracer
+	Observer          Observer
 	Items             Catalog
 	Profiles          Profiles
 	CF                CF
@@ -72,6 +101,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	if cfg.PopularCandidates <= 0 {
 		cfg.PopularCandidates = 20
+	}
+	if deps.Tracer == nil {
+		deps.Tracer = noop.NewTracerProvider().Tracer("")
+	}
+	if deps.Observer == nil {
+		deps.Observer = nopObserver{}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -105,29 +140,29 @@ func (s *Service) Recommend(ctx context.Context, req Request) (Response, error) 
 		return Response{}, err
 	}
 	if reason, uncertain := r.uncertain(); uncertain {
-		return r.fallback(reason), nil
+		return r.fallback(ctx, reason), nil
 	}
 	scores, err := r.cfScores(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Response{}, ctx.Err()
 		}
-		return r.fallback(ReasonCFUnavailable + ": " + failureKind(err)), nil
+		return r.fallback(ctx, ReasonCFUnavailable+": "+failureKind(err)), nil
 	}
 	if reason, flat := s.cfg.Uncertainty.Check(len(r.bought), scores); flat {
-		return r.fallback(reason), nil
+		return r.fallback(ctx, reason), nil
 	}
 	cands := r.candidates(scores)
 	if len(cands) == 0 {
-		return r.fallback(ReasonNoModelCandidates), nil
+		return r.fallback(ctx, ReasonNoModelCandidates), nil
 	}
 	if err := r.rerank(ctx, cands); err != nil {
 		if ctx.Err() != nil {
 			return Response{}, ctx.Err()
 		}
-		return r.blendWithoutPropensity(cands, ReasonPropensityFailed+": "+failureKind(err)), nil
+		return r.blendWithoutPropensity(ctx, cands, ReasonPropensityFailed+": "+failureKind(err)), nil
 	}
-	return r.answer(cands), nil
+	return r.answer(ctx, cands), nil
 }
 
 func withDefaults(req Request) Request {
