@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,42 +10,26 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"slices"
+	"os/signal"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"github.com/tailorhq/tailor/api"
+	"github.com/tailorhq/tailor/fallback"
+	"github.com/tailorhq/tailor/features"
 	"github.com/tailorhq/tailor/model"
+	"github.com/tailorhq/tailor/recommend"
+	"github.com/tailorhq/tailor/telemetry"
 )
 
-// config is everything serve reads from flags and TAILOR_* variables; a
-// flag given on the command line wins over its variable.
-type config struct {
-	addr, modelsDir, featuresDir, ortLib string
-	shutdownTimeout                      time.Duration
-}
-
-func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	or := func(key, def string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		return def
-	}
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c config
-	fs.StringVar(&c.addr, "addr", or("TAILOR_ADDR", ":8080"), "listen address (env TAILOR_ADDR)")
-	fs.StringVar(&c.modelsDir, "models", or("TAILOR_MODELS_DIR", "models"), "directory of ONNX models (env TAILOR_MODELS_DIR)")
-	fs.StringVar(&c.featuresDir, "features", or("TAILOR_FEATURES_DIR", "data/features"), "directory of offline features (env TAILOR_FEATURES_DIR)")
-	fs.StringVar(&c.ortLib, "onnxruntime-lib", getenv("TAILOR_ONNXRUNTIME_LIB"), "path of libonnxruntime.so.1 (env TAILOR_ONNXRUNTIME_LIB)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for requests in flight on shutdown")
-	err := fs.Parse(args[1:])
-	return c, err
-}
-
-// run serves until ctx is cancelled, then drains and returns nil. It returns
-// an error when the configuration, the runtime or any model is unusable.
+// run serves until ctx is cancelled, then shuts down in order: not ready,
+// drain HTTP, stop the cache and the store, close the models, flush
+// telemetry. It returns an error when the configuration, the runtime, the
+// data or any model is unusable.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parse(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -54,47 +37,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := slog.New(api.LogHandler(telemetry.NewLogHandler(slog.NewJSONHandler(stderr, nil))))
+	start := time.Now()
 
-	if err := model.InitRuntime(cfg.ortLib); err != nil {
-		return err
-	}
-	models, err := inspectAll(cfg.modelsDir)
+	tel, err := telemetry.New(ctx, cfg.telemetry, telemetry.WithLogger(log))
 	if err != nil {
-		return fmt.Errorf("refusing to start: %w", err)
+		return fmt.Errorf("telemetry: %w", err)
 	}
-	if _, err := os.Stat(cfg.featuresDir); err != nil {
-		log.Warn("features directory is missing; the stub does not read it yet", "dir", cfg.featuresDir, "err", err)
-	}
+	defer shutdownWith(cfg.shutdownTimeout, "telemetry", log, tel.Shutdown)
 
+	// Listen first, so that /healthz answers and /readyz says 503 while the
+	// models load and warm up.
+	a := newApp(cfg, log, tel)
+	defer a.close()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	s := &server{log: log, models: models}
-	srv := &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	s.ready.Store(true)
+	fmt.Fprintf(stdout, "tailor-serve listening on http://%s\n", ln.Addr())
 
-	fmt.Fprintf(stdout, "tailor-serve (stub) listening on http://%s\n", ln.Addr())
-	for _, m := range models {
-		fmt.Fprintf(stdout, "  model %s: %s, %s, from %s\n", m.NameVersion(), m.Kind, count(m), m.Path)
+	if err := a.build(ctx, cfg, log, tel); err != nil {
+		_ = srv.Close()
+		<-serveErr
+		return err
 	}
-	fmt.Fprintln(stdout, "  endpoints: GET /healthz, GET /readyz, GET /v1/models, POST /v1/recommendations (501 until the serving issue)")
-	log.Info("serving", "addr", ln.Addr().String(), "models", s.names(), "runtime", model.RuntimeVersion())
+	a.ready.Store(true)
+	reg := a.reg.Load()
+	fmt.Fprintf(stdout, "  ready in %s\n", time.Since(start).Round(time.Millisecond))
+	for _, m := range reg.Models() {
+		fmt.Fprintf(stdout, "  model %s from %s\n", m.NameVersion(), m.Path)
+	}
+	fmt.Fprintf(stdout, "  %d items, %d customer profiles, recency measured at %s\n", a.items, a.profiles, a.now().Format(time.DateOnly))
+	fmt.Fprintln(stdout, "  POST /v1/recommendations, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models")
+	log.Info("serving", "addr", ln.Addr().String(), "models", names(reg), "runtime", model.RuntimeVersion(), "ready_after", time.Since(start).String())
 
-	select {
-	case err := <-serveErr:
-		s.ready.Store(false)
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			if err := reg.Reload(ctx); err != nil {
+				log.Error("model reload refused; the current models keep serving", "err", err)
+			} else {
+				log.Info("models reloaded", "models", names(reg))
+			}
+			continue
+		case err := <-serveErr:
+			a.ready.Store(false)
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+		}
+		break
 	}
-	s.ready.Store(false)
+	a.ready.Store(false)
+	a.draining.Store(true)
 	log.Info("draining", "timeout", cfg.shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
@@ -108,131 +108,188 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// inspectAll checks every *.onnx file in dir against the model contract.
-func inspectAll(dir string) ([]*model.Info, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.onnx"))
-	if err != nil {
-		return nil, err
+// app is the wired server: everything run starts, in the order close stops it.
+type app struct {
+	handler         http.Handler
+	svc             atomic.Pointer[recommend.Service] // nil until built
+	reg             atomic.Pointer[model.Registry]
+	items           int
+	now             func() time.Time
+	profiles        int
+	ready, draining atomic.Bool
+	closers         []func() error // run in reverse order
+}
+
+// newApp returns an app whose HTTP API is up but not ready: /healthz
+// answers, /readyz and /v1/recommendations say 503 until build succeeds.
+func newApp(cfg config, log *slog.Logger, tel *telemetry.Telemetry) *app {
+	a := &app{}
+	a.handler = api.New(api.Config{BodyLimit: cfg.bodyLimit}, api.Deps{
+		Recommender: a, Readiness: a, Models: a, Logger: log, Telemetry: echoTelemetry{tel},
+	})
+	return a
+}
+
+// Recommend answers 503 until the flow is built.
+func (a *app) Recommend(ctx context.Context, req recommend.Request) (recommend.Response, error) {
+	svc := a.svc.Load()
+	if svc == nil {
+		return recommend.Response{}, &api.Error{Kind: api.KindUnavailable, Detail: "not ready: the models are loading"}
 	}
-	if len(paths) == 0 {
-		if _, err := os.Stat(dir); err != nil {
-			return nil, fmt.Errorf("models directory: %w", err)
+	return svc.Recommend(ctx, req)
+}
+
+// Ready is ready once everything is loaded and warmed, until draining.
+func (a *app) Ready() (bool, string) {
+	switch {
+	case a.draining.Load():
+		return false, "draining"
+	case !a.ready.Load():
+		return false, "loading and warming up the models"
+	}
+	return true, "models loaded and warmed up"
+}
+
+// Models lists the registry's models for /v1/models.
+func (a *app) Models() []api.ModelInfo {
+	var out []api.ModelInfo
+	if reg := a.reg.Load(); reg != nil {
+		for _, m := range reg.Models() {
+			out = append(out, api.ModelInfo{Name: m.Name, Version: m.Version, Kind: m.Kind,
+				TrainedAt: m.Meta[model.MetaTrainedAt], DataRange: m.Meta[model.MetaDataRange]})
 		}
-		return nil, fmt.Errorf("no *.onnx models in %s", dir)
-	}
-	slices.Sort(paths)
-	infos := make([]*model.Info, 0, len(paths))
-	for _, p := range paths {
-		info, err := model.Inspect(p)
-		if err != nil {
-			return nil, err // names the file and the failed check
-		}
-		infos = append(infos, info)
-	}
-	return infos, nil
-}
-
-func count(m *model.Info) string {
-	if m.Kind == model.KindCF {
-		return fmt.Sprintf("%d items", len(m.ItemIDs))
-	}
-	return fmt.Sprintf("%d features", len(m.Features))
-}
-
-type server struct {
-	log    *slog.Logger
-	models []*model.Info
-	ready  atomic.Bool
-}
-
-func (s *server) names() []string {
-	out := make([]string, len(s.models))
-	for k, m := range s.models {
-		out[k] = m.NameVersion()
 	}
 	return out
 }
 
-func (s *server) routes() http.Handler {
-	mux := http.NewServeMux()
-	for _, r := range []struct {
-		method, path string
-		h            http.HandlerFunc
-	}{
-		{http.MethodGet, "/healthz", s.healthz},
-		{http.MethodGet, "/readyz", s.readyz},
-		{http.MethodGet, "/v1/models", s.listModels},
-		{http.MethodPost, "/v1/recommendations", s.recommendations},
-	} {
-		mux.HandleFunc(r.method+" "+r.path, r.h)
-		mux.HandleFunc(r.path, func(w http.ResponseWriter, req *http.Request) {
-			w.Header().Set("Allow", r.method)
-			problem(w, http.StatusMethodNotAllowed, req.Method+" is not allowed on "+r.path+"; use "+r.method)
-		})
+// close stops what build started, last started first: the cache, the store,
+// then the models.
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		problem(w, http.StatusNotFound, "no resource at "+req.URL.Path)
-	})
-	return mux
 }
 
-func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if !s.ready.Load() {
-		problem(w, http.StatusServiceUnavailable, "not ready: starting or draining")
-		return
+// build loads the runtime, the items, the models and the feature store, and
+// wires the recommendation flow over them. What it opened is closed by
+// close, on error too.
+func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *telemetry.Telemetry) error {
+	if err := model.InitRuntime(cfg.ortLib); err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Status string   `json:"status"`
-		Models []string `json:"models"`
-	}{"ready", s.names()})
-}
-
-type modelView struct {
-	Name      string `json:"name"`
-	Version   string `json:"version"`
-	Kind      string `json:"kind"`
-	Path      string `json:"path"`
-	TrainedAt string `json:"trained_at"`
-	DataRange string `json:"data_range"`
-}
-
-func (s *server) listModels(w http.ResponseWriter, _ *http.Request) {
-	out := make([]modelView, len(s.models))
-	for k, m := range s.models {
-		out[k] = modelView{m.Name, m.Version, m.Kind, m.Path, m.Meta[model.MetaTrainedAt], m.Meta[model.MetaDataRange]}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *server) recommendations(w http.ResponseWriter, _ *http.Request) {
-	problem(w, http.StatusNotImplemented, "recommendations arrive with the serving issue; this is the foundation stub")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	writeBody(w, "application/json", status, v)
-}
-
-// problem writes an RFC 9457 problem detail.
-func problem(w http.ResponseWriter, status int, detail string) {
-	writeBody(w, "application/problem+json", status, struct {
-		Type   string `json:"type"`
-		Title  string `json:"title"`
-		Status int    `json:"status"`
-		Detail string `json:"detail"`
-	}{"about:blank", http.StatusText(status), status, detail})
-}
-
-func writeBody(w http.ResponseWriter, contentType string, status int, v any) {
-	body, err := json.Marshal(v)
+	items, err := features.LoadItems(ctx, cfg.featuresDir)
 	if err != nil {
-		status, contentType = http.StatusInternalServerError, "application/problem+json"
-		body = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"cannot encode the response"}`)
+		return err
 	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	a.items = items.Len()
+	reg, err := model.LoadRegistry(ctx, cfg.modelsDir, model.RegistryOptions{IntraOpThreads: cfg.intraOpThreads, CatalogIDs: items.IDs()})
+	if err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+	a.reg.Store(reg)
+	a.closers = append(a.closers, reg.Close)
+	now, err := referenceClock(cfg.referenceTime, reg)
+	if err != nil {
+		return err
+	}
+	store, err := features.OpenBolt(cfg.storePath, features.BoltOptions{})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, store.Close)
+	imported, err := store.ImportIfChanged(ctx, cfg.featuresDir)
+	if err != nil {
+		return err
+	}
+	a.profiles = imported.Profiles
+	log.Info("feature store", "path", cfg.storePath, "profiles", imported.Profiles, "skipped_unchanged", imported.Skipped, "took", imported.Took.String())
+	cache, err := features.NewCached(store, features.CacheOptions{MaxCost: cfg.cacheMaxCost, TTL: cfg.cacheTTL})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, func() error { cache.Close(); return nil })
+
+	breaker := func(name string) *fallback.Breaker {
+		b := fallback.NewBreaker(name, fallback.BreakerConfig{Timeout: cfg.modelTimeout, ConsecutiveFailures: cfg.breakerFailures, OpenFor: cfg.breakerOpenFor},
+			fallback.Hooks{OnTransition: func(ctx context.Context, t fallback.Transition) { tel.BreakerTransition(ctx, t.Breaker, t.From, t.To) }})
+		tel.SetBreakerState(name, b.State())
+		return b
+	}
+	svc, err := recommend.New(recommend.Config{Now: now, Uncertainty: fallback.Uncertainty{MinHistoryItems: cfg.minHistory, MinSpread: cfg.minSpread}},
+		recommend.Deps{
+			Items: items, Profiles: cache, CF: reg.CF(), Propensity: reg.Propensity(),
+			CFBreaker: breaker("cf"), PropensityBreaker: breaker("propensity"),
+			Rules:  fallback.DefaultChain(ownCountryList(items), items.Popular()),
+			Log:    log,
+			Tracer: tel.Tracer(""), Observer: tel,
+		})
+	if err != nil {
+		return err
+	}
+
+	a.svc.Store(svc)
+	a.now = now
+	return nil
 }
+
+// referenceClock is the time recency is measured at.
+func referenceClock(setting string, reg *model.Registry) (func() time.Time, error) {
+	switch setting {
+	case "now":
+		return time.Now, nil
+	case "model":
+		for _, m := range reg.Models() {
+			if m.Kind != model.KindCF {
+				continue
+			}
+			_, end, ok := strings.Cut(m.Meta[model.MetaDataRange], "/")
+			t, err := time.Parse(time.DateOnly, end)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("model %s: data_range %q has no end date", m.NameVersion(), m.Meta[model.MetaDataRange])
+			}
+			t = t.AddDate(0, 0, 1)
+			return func() time.Time { return t }, nil
+		}
+		return nil, errors.New("no CF model to take the reference time from")
+	default:
+		t, err := time.Parse(time.DateOnly, setting)
+		if err != nil {
+			return nil, fmt.Errorf("TAILOR_REFERENCE_TIME: want model, now or YYYY-MM-DD: %w", err)
+		}
+		return func() time.Time { return t }, nil
+	}
+}
+
+// ownCountryList gives the "popular in the customer's country" rule only a
+// country's own list: a country too small for one yields nothing, so the
+// rule never claims a country's taste it does not know.
+func ownCountryList(items *features.Items) func(string) []int {
+	return func(country string) []int {
+		if l, own := items.PopularInCountry(country); own {
+			return l
+		}
+		return nil
+	}
+}
+
+func shutdownWith(timeout time.Duration, what string, log *slog.Logger, fn func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := fn(ctx); err != nil {
+		log.Warn("shutdown", "part", what, "err", err)
+	}
+}
+
+func names(reg *model.Registry) []string {
+	var out []string
+	for _, m := range reg.Models() {
+		out = append(out, m.NameVersion())
+	}
+	return out
+}
+
+// echoTelemetry adapts telemetry to what the api package asks for.
+type echoTelemetry struct{ t *telemetry.Telemetry }
+
+func (e echoTelemetry) Middleware() echo.MiddlewareFunc { return e.t.EchoMiddleware() }
+func (e echoTelemetry) MetricsHandler() http.Handler    { return e.t.MetricsHandler() }

@@ -2,19 +2,26 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/tailorhq/tailor/telemetry"
 )
 
-// ortLib is the runtime library as ortest.Init finds it; run initialises
-// the runtime itself, so the test only needs the path.
+// ortLib is the runtime library; run initialises the runtime itself.
 func ortLib(t *testing.T) string {
 	t.Helper()
 	lib := os.Getenv("TAILOR_ONNXRUNTIME_LIB")
@@ -24,56 +31,74 @@ func ortLib(t *testing.T) string {
 	return lib
 }
 
-func env(m map[string]string) func(string) string {
+// testEnv is the environment of a server on the real models and data.
+func testEnv(t *testing.T, extra map[string]string) func(string) string {
+	m := map[string]string{
+		"TAILOR_ADDR":            "127.0.0.1:0",
+		"TAILOR_MODELS_DIR":      filepath.Join("..", "..", "models"),
+		"TAILOR_FEATURES_DIR":    filepath.Join("..", "..", "data", "features"),
+		"TAILOR_STORE_PATH":      filepath.Join(t.TempDir(), "profiles.db"),
+		"TAILOR_ONNXRUNTIME_LIB": ortLib(t),
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
 	return func(k string) string { return m[k] }
 }
 
-func TestRunServes(t *testing.T) {
-	lib := ortLib(t)
+type recResponse struct {
+	RequestID string `json:"request_id"`
+	Items     []struct {
+		ID, Title, Category, Source string
+		Price, Score                float64
+		Rank                        int
+		Reasons                     []string
+	} `json:"items"`
+	Models         []string `json:"models"`
+	Degraded       bool     `json:"degraded"`
+	FallbackReason string   `json:"fallback_reason"`
+}
+
+func post(t *testing.T, url, body string) (int, recResponse) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r recResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatalf("POST %s: decode: %v", body, err)
+	}
+	return resp.StatusCode, r
+}
+
+// TestEndToEnd runs the real server on :0 with the real runtime, models and
+// data, waits for /readyz, and asks what a chatbot would ask.
+func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"serve"}, env(map[string]string{
-			"TAILOR_ADDR":            "127.0.0.1:0",
-			"TAILOR_MODELS_DIR":      filepath.Join("..", "..", "models"),
-			"TAILOR_FEATURES_DIR":    filepath.Join("..", "..", "data", "features"),
-			"TAILOR_ONNXRUNTIME_LIB": lib,
-		}), outW, io.Discard)
+		err := run(ctx, []string{"serve"}, testEnv(t, nil), outW, io.Discard)
 		outW.CloseWithError(err)
 		done <- err
 	}()
-
-	// The first line of stdout names the address actually bound.
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var base string
-	for base == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("run stopped before printing its address: %v", <-done)
-			}
-			if _, addr, found := strings.Cut(line, "listening on "); found {
-				base = addr
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("run printed no address within 30s")
-		}
+	lines := bufio.NewScanner(outR)
+	if !lines.Scan() {
+		t.Fatalf("no output: %v", <-done)
 	}
-	go func() { // keep draining stdout
-		for range lines {
+	_, addr, ok := strings.Cut(lines.Text(), "listening on ")
+	if !ok {
+		t.Fatalf("first line %q does not name the address", lines.Text())
+	}
+	base := strings.Fields(addr)[0]
+	go func() {
+		for lines.Scan() {
 		}
 	}()
-
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
@@ -81,62 +106,77 @@ func TestRunServes(t *testing.T) {
 			if resp.StatusCode == http.StatusOK {
 				break
 			}
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("/readyz: %d before ready, want 503", resp.StatusCode)
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/readyz not 200 within 10s: %v %v", resp, err)
+			t.Fatalf("/readyz not 200 within 30s: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	var health map[string]string
-	get(t, base+"/healthz", http.StatusOK, "application/json", &health)
-	if health["status"] != "ok" {
-		t.Errorf("/healthz = %v", health)
+	// A known customer: model-sourced, explained items.
+	status, known := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":5,"explain":true}`)
+	if status != 200 || len(known.Items) != 5 || known.Degraded || len(known.Models) != 2 || known.RequestID == "" {
+		t.Fatalf("known customer: %d %+v", status, known)
 	}
-
-	var ready struct {
-		Status string   `json:"status"`
-		Models []string `json:"models"`
-	}
-	get(t, base+"/readyz", http.StatusOK, "application/json", &ready)
-	if ready.Status != "ready" || len(ready.Models) != 2 {
-		t.Errorf("/readyz = %+v", ready)
-	}
-
-	var models []modelView
-	get(t, base+"/v1/models", http.StatusOK, "application/json", &models)
-	kinds := map[string]modelView{}
-	for _, m := range models {
-		kinds[m.Kind] = m
-		if m.Name == "" || m.Version == "" || m.TrainedAt == "" || m.DataRange == "" || m.Path == "" {
-			t.Errorf("/v1/models: incomplete entry %+v", m)
+	for _, it := range known.Items {
+		if !strings.HasPrefix(it.Source, "propensity@") || len(it.Reasons) == 0 || it.Title == "" || it.Price <= 0 {
+			t.Errorf("known customer item %+v", it)
 		}
 	}
-	if _, ok := kinds["cf"]; !ok || len(models) != 2 {
-		t.Errorf("/v1/models = %+v; want cf and propensity", models)
+	// An unknown one: a labelled fallback.
+	_, unknown := post(t, base+"/v1/recommendations", `{"user_id":"no-such-customer","k":5,"context":{"country":"Germany"}}`)
+	if !unknown.Degraded || unknown.FallbackReason == "" || len(unknown.Items) != 5 || !strings.HasPrefix(unknown.Items[0].Source, "rule:") {
+		t.Errorf("unknown customer: %+v", unknown)
 	}
-	if _, ok := kinds["propensity"]; !ok {
-		t.Errorf("/v1/models = %+v; want cf and propensity", models)
+	// discover never repeats a purchase.
+	_, all := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":100,"mode":"buy_again"}`)
+	bought := map[string]bool{}
+	for _, it := range all.Items {
+		bought[it.ID] = true
 	}
-
-	var p struct {
-		Type   string `json:"type"`
-		Title  string `json:"title"`
-		Status int    `json:"status"`
-		Detail string `json:"detail"`
+	_, disc := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":20,"mode":"discover"}`)
+	if len(disc.Items) != 20 || len(bought) == 0 {
+		t.Fatalf("discover: %d items; buy-again %d", len(disc.Items), len(bought))
 	}
-	get(t, base+"/no/such/thing", http.StatusNotFound, "application/problem+json", &p)
-	if p.Type != "about:blank" || p.Status != 404 || p.Title != "Not Found" || p.Detail == "" {
-		t.Errorf("404 problem = %+v", p)
+	for _, it := range disc.Items {
+		if bought[it.ID] {
+			t.Errorf("discover repeats purchase %s", it.ID)
+		}
 	}
-
-	resp, err := http.Post(base+"/v1/recommendations", "application/json", strings.NewReader(`{}`))
+	// A filter.
+	_, cheap := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":10,"filters":{"max_price":2,"categories":["kitchen & dining"],"exclude":["`+known.Items[0].ID+`"]}}`)
+	if len(cheap.Items) == 0 {
+		t.Fatal("filtered answer is empty")
+	}
+	for _, it := range cheap.Items {
+		if it.Price > 2 || it.Category != "kitchen & dining" || it.ID == known.Items[0].ID {
+			t.Errorf("filter not honoured: %+v", it)
+		}
+	}
+	// Bad input: problem+json naming the field.
+	resp, err := http.Post(base+"/v1/recommendations", "application/json", strings.NewReader(`{"k":1000}`))
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("Content-Type") != "application/problem+json" {
-		t.Errorf("POST /v1/recommendations: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {
+		t.Errorf("k=1000: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	// Metrics show the stages.
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"tailor_http_request_duration_seconds", "tailor_model_inference_duration_seconds", "tailor_feature_cache_hits_total", "tailor_fallbacks_total", "tailor_breaker_state"} {
+		if !bytes.Contains(metrics, []byte(m)) {
+			t.Errorf("/metrics lacks %s", m)
+		}
 	}
 
 	cancel()
@@ -150,47 +190,118 @@ func TestRunServes(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url string, status int, contentType string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
+// TestSpanTree sends one request through the wired server with an in-memory
+// span exporter and checks the tree: the HTTP span, with the feature fetch
+// (cache hit or miss), each inference (model name@version) and the blend
+// under it, all in the trace the caller's traceparent named.
+func TestSpanTree(t *testing.T) {
+	cfg, err := parse([]string{"serve"}, testEnv(t, nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != status {
-		t.Errorf("GET %s: status %d, want %d", url, resp.StatusCode, status)
+	mem := tracetest.NewInMemoryExporter()
+	tel, err := telemetry.New(t.Context(), cfg.telemetry, telemetry.WithSpanExporter(mem))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != contentType {
-		t.Errorf("GET %s: Content-Type %q, want %q", url, ct, contentType)
+	defer tel.Shutdown(context.Background())
+	log := discardLogger()
+	a := newApp(cfg, log, tel)
+	defer a.close()
+	if err := a.build(t.Context(), cfg, log, tel); err != nil {
+		t.Fatal(err)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Errorf("GET %s: decode: %v", url, err)
+	req := httptest.NewRequest(http.MethodPost, "/v1/recommendations", strings.NewReader(`{"user_id":"17850","k":3}`))
+	req.Header.Set("Content-Type", "application/json")
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	spans := mem.GetSpans()
+	byName := map[string][]tracetest.SpanStub{}
+	var root tracetest.SpanStub
+	for _, s := range spans {
+		byName[s.Name] = append(byName[s.Name], s)
+		if s.SpanContext.TraceID().String() != traceID {
+			t.Errorf("span %s is in trace %s, not the caller's", s.Name, s.SpanContext.TraceID())
+		}
+		if s.Name == "POST /v1/recommendations" {
+			root = s
+		}
+	}
+	if root.Name == "" {
+		t.Fatalf("no server span among %v", spanNames(spans))
+	}
+	attr := func(s tracetest.SpanStub, key string) string {
+		for _, kv := range s.Attributes {
+			if string(kv.Key) == key {
+				return kv.Value.Emit()
+			}
+		}
+		return ""
+	}
+	for _, want := range []struct{ name, key, value string }{
+		{telemetry.SpanFeatures, string(telemetry.AttrCacheHit), "false"},
+		{telemetry.SpanInference, string(telemetry.AttrModel), "cf@"},
+		{telemetry.SpanInference, string(telemetry.AttrModel), "propensity@"},
+		{telemetry.SpanBlend, "", ""},
+	} {
+		found := false
+		for _, s := range byName[want.name] {
+			if s.Parent.SpanID() != root.SpanContext.SpanID() {
+				t.Errorf("%s is not a child of the server span", s.Name)
+			}
+			if want.key == "" || strings.HasPrefix(attr(s, want.key), want.value) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no %s span with %s=%s*; spans: %v", want.name, want.key, want.value, spanNames(spans))
+		}
+	}
+	for _, s := range byName[telemetry.SpanInference] {
+		if attr(s, string(telemetry.AttrBreakerState)) != "closed" || attr(s, string(telemetry.AttrOutcome)) != "ok" {
+			t.Errorf("inference span %s: breaker %q outcome %q", attr(s, string(telemetry.AttrModel)),
+				attr(s, string(telemetry.AttrBreakerState)), attr(s, string(telemetry.AttrOutcome)))
+		}
 	}
 }
 
+func spanNames(spans tracetest.SpanStubs) []string {
+	var out []string
+	for _, s := range spans {
+		out = append(out, s.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func TestRunRefusesToStart(t *testing.T) {
-	lib := ortLib(t)
 	garbage := t.TempDir()
 	if err := os.WriteFile(filepath.Join(garbage, "cf.onnx"), []byte("this is not an ONNX model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name, dir, lib, want string
+		name string
+		env  map[string]string
+		want string
 	}{
-		{"broken model", garbage, lib, "cf.onnx"},
-		{"empty models dir", t.TempDir(), lib, "no *.onnx models"},
-		{"missing models dir", filepath.Join(t.TempDir(), "nope"), lib, "models directory"},
-		{"no runtime library", t.TempDir(), "", "TAILOR_ONNXRUNTIME_LIB"},
+		{"broken model", map[string]string{"TAILOR_MODELS_DIR": garbage}, "cf.onnx"},
+		{"empty models dir", map[string]string{"TAILOR_MODELS_DIR": t.TempDir()}, "no"},
+		{"missing features", map[string]string{"TAILOR_FEATURES_DIR": t.TempDir()}, "catalog.jsonl"},
+		{"bad duration", map[string]string{"TAILOR_MODEL_TIMEOUT": "soon"}, "TAILOR_MODEL_TIMEOUT"},
+		{"bad reference time", map[string]string{"TAILOR_REFERENCE_TIME": "yesterday"}, "TAILOR_REFERENCE_TIME"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(t.Context(), []string{"serve"}, env(map[string]string{
-				"TAILOR_ADDR":            "127.0.0.1:0",
-				"TAILOR_MODELS_DIR":      tc.dir,
-				"TAILOR_ONNXRUNTIME_LIB": tc.lib,
-			}), io.Discard, io.Discard)
+			err := run(t.Context(), []string{"serve"}, testEnv(t, tc.env), io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("run = %v; want an error mentioning %q", err, tc.want)
 			}
 		})
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tailorhq/tailor/telemetry"
+)
+
+// config is everything serve reads from flags and the environment, read
+// once here and passed down as plain values. A flag given on the command
+// line wins over its TAILOR_* variable.
+type config struct {
+	addr            string
+	modelsDir       string
+	featuresDir     string
+	storePath       string
+	ortLib          string
+	intraOpThreads  int
+	modelTimeout    time.Duration
+	breakerFailures int
+	breakerOpenFor  time.Duration
+	minHistory      int
+	minSpread       float64
+	referenceTime   string // "model" (the data's end), "now", or YYYY-MM-DD
+	bodyLimit       int64
+	cacheMaxCost    int64
+	cacheTTL        time.Duration
+	shutdownTimeout time.Duration
+	telemetry       telemetry.Config
+}
+
+func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	or := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tmp := or("TMPDIR", "/tmp")
+	fs.StringVar(&c.addr, "addr", or("TAILOR_ADDR", ":8080"), "listen address (TAILOR_ADDR)")
+	fs.StringVar(&c.modelsDir, "models", or("TAILOR_MODELS_DIR", "models"), "directory of ONNX models (TAILOR_MODELS_DIR)")
+	fs.StringVar(&c.featuresDir, "features", or("TAILOR_FEATURES_DIR", "data/features"), "directory of offline features from the trainer (TAILOR_FEATURES_DIR)")
+	fs.StringVar(&c.storePath, "store", or("TAILOR_STORE_PATH", filepath.Join(tmp, "tailor", "profiles.db")), "bbolt file of the online feature store (TAILOR_STORE_PATH)")
+	fs.StringVar(&c.ortLib, "onnxruntime-lib", getenv("TAILOR_ONNXRUNTIME_LIB"), "path of libonnxruntime.so.1 (TAILOR_ONNXRUNTIME_LIB)")
+	fs.StringVar(&c.referenceTime, "reference-time", or("TAILOR_REFERENCE_TIME", "model"), `"model": recency is measured at the end of the model's data; "now": the wall clock; or a date YYYY-MM-DD (TAILOR_REFERENCE_TIME)`)
+	var err error
+	intVar := func(p *int, name, env string, def int, usage string) {
+		v, e := strconv.Atoi(or(env, strconv.Itoa(def)))
+		if e != nil && err == nil {
+			err = fmt.Errorf("%s: %w", env, e)
+		}
+		fs.IntVar(p, name, v, usage+" ("+env+")")
+	}
+	durVar := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		v, e := time.ParseDuration(or(env, def.String()))
+		if e != nil && err == nil {
+			err = fmt.Errorf("%s: %w", env, e)
+		}
+		fs.DurationVar(p, name, v, usage+" ("+env+")")
+	}
+	intVar(&c.intraOpThreads, "intra-op-threads", "TAILOR_INTRA_OP_THREADS", 1, "ONNX Runtime intra-op threads per session")
+	durVar(&c.modelTimeout, "model-timeout", "TAILOR_MODEL_TIMEOUT", 50*time.Millisecond, "deadline of each model call")
+	intVar(&c.breakerFailures, "breaker-failures", "TAILOR_BREAKER_FAILURES", 5, "consecutive model failures that open its breaker")
+	durVar(&c.breakerOpenFor, "breaker-open-for", "TAILOR_BREAKER_OPEN_FOR", 10*time.Second, "how long an open breaker waits before a trial call")
+	intVar(&c.minHistory, "min-history", "TAILOR_MIN_HISTORY", 1, "customers with fewer distinct items get the rules (uncertain)")
+	minSpread, e := strconv.ParseFloat(or("TAILOR_MIN_SPREAD", "0.05"), 64)
+	if e != nil && err == nil {
+		err = fmt.Errorf("TAILOR_MIN_SPREAD: %w", e)
+	}
+	fs.Float64Var(&c.minSpread, "min-spread", minSpread, "CF scores flatter than this relative spread are uncertain (TAILOR_MIN_SPREAD)")
+	bodyLimit, cacheCost := 64<<10, 64<<20
+	intVar(&bodyLimit, "body-limit", "TAILOR_BODY_LIMIT", bodyLimit, "largest request body in bytes")
+	intVar(&cacheCost, "cache-max-cost", "TAILOR_CACHE_MAX_COST", cacheCost, "bytes of customer profiles the cache may hold")
+	durVar(&c.cacheTTL, "cache-ttl", "TAILOR_CACHE_TTL", 10*time.Minute, "how long a cached profile lives")
+	durVar(&c.shutdownTimeout, "shutdown-timeout", "TAILOR_SHUTDOWN_TIMEOUT", 10*time.Second, "how long to wait for requests in flight on shutdown")
+	if err != nil {
+		return c, err
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return c, err
+	}
+	c.bodyLimit, c.cacheMaxCost = int64(bodyLimit), int64(cacheCost)
+	if c.telemetry, err = telemetry.ConfigFromEnv(getenv); err != nil {
+		return c, err
+	}
+	c.telemetry.ServiceVersion = version
+	return c, nil
+}
+
+// version is the server's version, as telemetry reports it.
+const version = "0.2.0"
