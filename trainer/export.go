@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tailorhq/tailor/catalog"
+	"github.com/tailorhq/tailor/features"
 	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/onnxbuild"
 )
@@ -19,15 +20,13 @@ import (
 // Producer names the program that writes the models.
 const Producer = "tailor-train"
 
-// File names inside the models and features directories.
+// File names inside the models directory (the features directory's are in
+// package features).
 const (
 	CFFile             = "cf.onnx"
 	CFCardFile         = "cf.card.json"
 	PropensityFile     = "propensity.onnx"
 	PropensityCardFile = "propensity.card.json"
-	CatalogFile        = "catalog.jsonl"
-	ItemsFile          = "items.jsonl"
-	CustomersFile      = "customers.jsonl.gz"
 )
 
 // Artifact is one encoded model with its card.
@@ -265,7 +264,7 @@ func (m *Models) FeatureFiles() (map[string][]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	return map[string][]byte{CatalogFile: cat.Bytes(), ItemsFile: items.Bytes(), CustomersFile: cust.Bytes()}, nil
+	return map[string][]byte{features.CatalogFile: cat.Bytes(), features.ItemsFile: items.Bytes(), features.CustomersFile: cust.Bytes()}, nil
 }
 
 // Digest is the hex sha256 of b.
