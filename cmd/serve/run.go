@@ -71,19 +71,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "  model %s from %s\n", m.NameVersion(), m.Path)
 	}
 	fmt.Fprintf(stdout, "  %d items, %d customer profiles, recency measured at %s\n", a.items, a.profiles, a.now().Format(time.DateOnly))
-	fmt.Fprintln(stdout, "  POST /v1/recommendations, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models")
+	fmt.Fprintln(stdout, "  POST /v1/recommendations, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models, SIGUSR1 rolls back")
 	log.Info("serving", "addr", ln.Addr().String(), "models", names(reg), "runtime", model.RuntimeVersion(), "ready_after", time.Since(start).String())
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	// SIGHUP reloads the models directory (validated and warmed before the
+	// swap); SIGUSR1 rolls back to the models served before the last reload.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
 	for {
 		select {
-		case <-hup:
-			if err := reg.Reload(ctx); err != nil {
-				log.Error("model reload refused; the current models keep serving", "err", err)
+		case sig := <-sigs:
+			op, verb := reg.Reload, "reload"
+			if sig == syscall.SIGUSR1 {
+				op, verb = func(context.Context) error { return reg.Rollback() }, "rollback"
+			}
+			if err := op(ctx); err != nil {
+				log.Error("model "+verb+" refused; the current models keep serving", "err", err)
 			} else {
-				log.Info("models reloaded", "models", names(reg))
+				log.Info("models swapped", "by", verb, "models", names(reg))
 			}
 			continue
 		case err := <-serveErr:
