@@ -41,10 +41,14 @@ COPY --from=build /out/tailor-serve /out/tailor-train /usr/local/bin/
 WORKDIR /app
 COPY models/ /app/models/
 COPY data/ /app/data/
+# The online feature store (bbolt) is written at start-up from data/features:
+# it needs a writable place; mount a volume there to keep it across restarts.
+RUN mkdir -p /app/var && chown 10001:10001 /app/var
 ENV TAILOR_ONNXRUNTIME_LIB=/usr/local/lib/libonnxruntime.so.1 \
     TAILOR_ADDR=:8080 \
     TAILOR_MODELS_DIR=/app/models \
-    TAILOR_FEATURES_DIR=/app/data/features
+    TAILOR_FEATURES_DIR=/app/data/features \
+    TAILOR_STORE_PATH=/app/var/profiles.db
 EXPOSE 8080
 USER 10001
 ENTRYPOINT ["/usr/local/bin/tailor-serve"]
