@@ -13,6 +13,7 @@ import (
 	"github.com/tailorhq/tailor/fallback"
 	"github.com/tailorhq/tailor/features"
 	"github.com/tailorhq/tailor/telemetry"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // run is the state of one request as it moves through the flow.
@@ -246,10 +247,13 @@ func ranksOf(scores []float32, cs []cand) []int {
 func (r *run) rerank(ctx context.Context, cs []cand) error {
 	f := r.s.asm.Len()
 	rows := make([]float32, len(cs)*f)
+	defaulted := 0
 	for i := range cs {
-		r.s.asm.Vector(&cs[i].c, rows[i*f:(i+1)*f])
+		defaulted += r.s.asm.Vector(&cs[i].c, rows[i*f:(i+1)*f])
 	}
 	err := r.guarded(ctx, r.s.deps.PropensityBreaker, r.s.deps.Propensity.NameVersion(), func(ctx context.Context) error {
+		// Features the customer or item lacked took their declared default.
+		trace.SpanFromContext(ctx).SetAttributes(telemetry.AttrFeaturesDefaulted.Int(defaulted))
 		p, err := r.s.deps.Propensity.Predict(ctx, rows, len(cs))
 		if err != nil {
 			return err
