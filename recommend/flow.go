@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/tailorhq/tailor/cf"
@@ -25,6 +24,7 @@ type run struct {
 	noProf  string                    // why prof is nil
 	bought  []fallback.Purchase       // the customer's items in the vocabulary
 	owned   map[int]*features.ItemHistory
+	mask    []bool // true: the mode or a filter rules the item out
 	skip    func(j int) bool
 	country string
 	models  []string
@@ -84,39 +84,47 @@ func (r *run) profile(ctx context.Context) {
 	}
 }
 
-// buildSkip turns the mode and the filters into one predicate over
-// vocabulary indices.
+// buildSkip turns the mode and the filters into one mask over vocabulary
+// indices, computed once per request so that the scans over every item
+// (top-k, popular lists) cost a slice read each.
 func (r *run) buildSkip() {
 	items := r.s.deps.Items
-	exclude := make(map[int]bool, len(r.req.Filters.Exclude))
+	n := items.Len()
+	mask := make([]bool, n)
+	switch r.req.Mode {
+	case ModeDiscover:
+		for _, b := range r.bought {
+			mask[b.Index] = true
+		}
+	case ModeBuyAgain:
+		for j := range mask {
+			mask[j] = true
+		}
+		for _, b := range r.bought {
+			mask[b.Index] = false
+		}
+	}
 	for _, id := range r.req.Filters.Exclude {
 		if j, ok := items.Index(id); ok {
-			exclude[j] = true
+			mask[j] = true
 		}
 	}
-	var cats map[string]bool
-	if len(r.req.Filters.Categories) > 0 {
-		cats = make(map[string]bool, len(r.req.Filters.Categories))
-		for _, c := range r.req.Filters.Categories {
+	f := r.req.Filters
+	if f.MaxPrice != nil || len(f.Categories) > 0 {
+		cats := make(map[string]bool, len(f.Categories))
+		for _, c := range f.Categories {
 			cats[c] = true
 		}
-	}
-	maxPrice := r.req.Filters.MaxPrice
-	mode := r.req.Mode
-	r.skip = func(j int) bool {
-		_, own := r.owned[j]
-		switch {
-		case exclude[j],
-			mode == ModeDiscover && own,
-			mode == ModeBuyAgain && !own:
-			return true
+		for j := range mask {
+			if mask[j] {
+				continue
+			}
+			it := items.Catalog(j)
+			mask[j] = (f.MaxPrice != nil && it.Price > *f.MaxPrice) || (len(cats) > 0 && !cats[it.Category])
 		}
-		if maxPrice == nil && cats == nil {
-			return false
-		}
-		it := items.Catalog(j)
-		return (maxPrice != nil && it.Price > *maxPrice) || (cats != nil && !cats[it.Category])
 	}
+	r.mask = mask
+	r.skip = func(j int) bool { return mask[j] }
 }
 
 // uncertain reports whether the models should not be asked at all.
@@ -216,17 +224,32 @@ func (r *run) candidates(scores []float32) []cand {
 
 // ranksOf returns, for each candidate, how many items score strictly higher
 // than it: one pass over the scores with a binary search among the sorted
-// candidate scores, instead of a pass per candidate.
+// candidate scores, instead of a pass per candidate. Most items score below
+// every candidate and cost one comparison.
 func ranksOf(scores []float32, cs []cand) []int {
 	sorted := make([]float32, len(cs))
 	for i, c := range cs {
 		sorted[i] = c.cf
 	}
 	slices.Sort(sorted) // ascending
+	// above[k] counts the scores with exactly k candidates strictly below them.
 	above := make([]int, len(sorted)+1)
+	lowest := sorted[0]
 	for _, s := range scores {
-		// s is strictly above the candidates with a score below s.
-		above[sort.Search(len(sorted), func(i int) bool { return sorted[i] >= s })]++
+		if s <= lowest {
+			above[0]++
+			continue
+		}
+		lo, hi := 1, len(sorted) // sorted[lo-1] < s; find the first index with sorted[i] >= s
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if sorted[mid] < s {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		above[lo]++
 	}
 	// higher[i] = number of scores strictly above sorted[i].
 	higher := make([]int, len(sorted))
@@ -237,7 +260,7 @@ func ranksOf(scores []float32, cs []cand) []int {
 	}
 	out := make([]int, len(cs))
 	for i, c := range cs {
-		k := sort.Search(len(sorted), func(i int) bool { return sorted[i] >= c.cf })
+		k, _ := slices.BinarySearch(sorted, c.cf) // first index with sorted[k] >= c.cf
 		out[i] = higher[k]
 	}
 	return out
