@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tailorhq/tailor/api/apitest"
 	"github.com/tailorhq/tailor/recommend"
 )
 
@@ -103,7 +104,7 @@ type harness struct {
 	e    *echo.Echo
 	rec  *fakeRecommender
 	logs *syncBuffer
-	doc  *openAPI
+	doc  *apitest.Document
 }
 
 func newHarness(t *testing.T, cfg Config, deps Deps) *harness {
@@ -166,8 +167,8 @@ func TestRecommendationsEveryField(t *testing.T) {
 	body := `{"user_id":"12347","session_id":"s-1","k":3,"mode":"discover",
 		"context":{"device":"mobile","country":"Iceland","intent":"gift","query":"red candle","current_item":"85123A"},
 		"filters":{"exclude":["22423"],"max_price":5.5,"categories":["candles","kitchen"]},"explain":true}`
-	if errs := h.doc.validate(h.doc.root["components"].(map[string]any)["schemas"].(map[string]any)["RecommendationRequest"].(map[string]any), mustParse(t, body), "$"); len(errs) > 0 {
-		t.Fatalf("the example request does not match the document: %v", errs)
+	if err := h.doc.Validate("#/components/schemas/RecommendationRequest", mustParse(t, body)); err != nil {
+		t.Fatalf("the example request does not match the document: %v", err)
 	}
 	rec := h.do(t, "POST", "/v1/recommendations", "application/json; charset=utf-8", body)
 	if rec.Code != http.StatusOK {

@@ -9,15 +9,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/tailorhq/tailor/api"
+	"github.com/tailorhq/tailor/api/apitest"
 	"github.com/tailorhq/tailor/telemetry"
 )
 
@@ -59,18 +63,69 @@ type recResponse struct {
 	FallbackReason string   `json:"fallback_reason"`
 }
 
-func post(t *testing.T, url, body string) (int, recResponse) {
+// openAPI is the document the server serves, parsed once; every response
+// the end-to-end test receives is held against it.
+var openAPI = sync.OnceValues(func() (*apitest.Document, error) { return apitest.Parse(api.OpenAPIDocument()) })
+
+// send makes one request (a JSON body when body is not empty) and reads the
+// whole answer.
+func send(method, rawURL, body string) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, rawURL, rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp, raw, err
+}
+
+// checkDoc holds a real response against the OpenAPI document.
+func checkDoc(t *testing.T, method, rawURL string, resp *http.Response, raw []byte) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	doc, err := openAPI()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.CheckT(t, method, u.Path, resp.StatusCode, resp.Header, raw)
+}
+
+// fetch sends one request, holds the answer against the OpenAPI document
+// and returns its status, header and raw body.
+func fetch(t *testing.T, method, rawURL, body string) (int, http.Header, []byte) {
+	t.Helper()
+	resp, raw, err := send(method, rawURL, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, rawURL, err)
+	}
+	checkDoc(t, method, rawURL, resp, raw)
+	return resp.StatusCode, resp.Header, raw
+}
+
+// post asks for recommendations; the answer is held against the OpenAPI
+// document, and returned raw and decoded.
+func post(t *testing.T, url, body string) (int, http.Header, []byte, recResponse) {
+	t.Helper()
+	status, header, raw := fetch(t, http.MethodPost, url, body)
 	var r recResponse
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatalf("POST %s: decode: %v", body, err)
 	}
-	return resp.StatusCode, r
+	return status, header, raw, r
 }
 
 // TestEndToEnd runs the real server on :0 with the real runtime, models and
@@ -98,26 +153,36 @@ func TestEndToEnd(t *testing.T) {
 		for lines.Scan() {
 		}
 	}()
+	// Alive from the start, while the models load.
+	if status, _, body := fetch(t, http.MethodGet, base+"/healthz", ""); status != http.StatusOK {
+		t.Errorf("/healthz: %d %s", status, body)
+	}
 	deadline := time.Now().Add(30 * time.Second)
+	loading := 0
 	for {
-		resp, err := http.Get(base + "/readyz")
+		resp, raw, err := send(http.MethodGet, base+"/readyz", "")
 		if err == nil {
-			resp.Body.Close()
+			checkDoc(t, http.MethodGet, base+"/readyz", resp, raw)
 			if resp.StatusCode == http.StatusOK {
 				break
 			}
 			if resp.StatusCode != http.StatusServiceUnavailable {
 				t.Fatalf("/readyz: %d before ready, want 503", resp.StatusCode)
 			}
+			loading++
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("/readyz not 200 within 30s: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("/readyz answered 503 %d times while loading, then 200", loading)
+	if status, _, body := fetch(t, http.MethodGet, base+"/healthz", ""); status != http.StatusOK {
+		t.Errorf("/healthz: %d %s", status, body)
+	}
 
 	// A known customer: model-sourced, explained items.
-	status, known := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":5,"explain":true}`)
+	status, _, _, known := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":5,"explain":true}`)
 	if status != 200 || len(known.Items) != 5 || known.Degraded || len(known.Models) != 2 || known.RequestID == "" {
 		t.Fatalf("known customer: %d %+v", status, known)
 	}
@@ -127,17 +192,17 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	// An unknown one: a labelled fallback.
-	_, unknown := post(t, base+"/v1/recommendations", `{"user_id":"no-such-customer","k":5,"context":{"country":"Germany"}}`)
+	_, _, _, unknown := post(t, base+"/v1/recommendations", `{"user_id":"no-such-customer","k":5,"context":{"country":"Germany"}}`)
 	if !unknown.Degraded || unknown.FallbackReason == "" || len(unknown.Items) != 5 || !strings.HasPrefix(unknown.Items[0].Source, "rule:") {
 		t.Errorf("unknown customer: %+v", unknown)
 	}
 	// discover never repeats a purchase.
-	_, all := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":100,"mode":"buy_again"}`)
+	_, _, _, all := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":100,"mode":"buy_again"}`)
 	bought := map[string]bool{}
 	for _, it := range all.Items {
 		bought[it.ID] = true
 	}
-	_, disc := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":20,"mode":"discover"}`)
+	_, _, _, disc := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":20,"mode":"discover"}`)
 	if len(disc.Items) != 20 || len(bought) == 0 {
 		t.Fatalf("discover: %d items; buy-again %d", len(disc.Items), len(bought))
 	}
@@ -147,7 +212,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	// A filter.
-	_, cheap := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":10,"filters":{"max_price":2,"categories":["kitchen & dining"],"exclude":["`+known.Items[0].ID+`"]}}`)
+	_, _, _, cheap := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":10,"filters":{"max_price":2,"categories":["kitchen & dining"],"exclude":["`+known.Items[0].ID+`"]}}`)
 	if len(cheap.Items) == 0 {
 		t.Fatal("filtered answer is empty")
 	}
@@ -157,22 +222,19 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	// Bad input: problem+json naming the field.
-	resp, err := http.Post(base+"/v1/recommendations", "application/json", strings.NewReader(`{"k":1000}`))
-	if err != nil {
-		t.Fatal(err)
+	status, header, body := fetch(t, http.MethodPost, base+"/v1/recommendations", `{"k":1000}`)
+	if status != 400 || header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {
+		t.Errorf("k=1000: %d %s %s", status, header.Get("Content-Type"), body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {
-		t.Errorf("k=1000: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	// The models served, and the document itself.
+	if status, _, body := fetch(t, http.MethodGet, base+"/v1/models", ""); status != http.StatusOK {
+		t.Errorf("/v1/models: %d %s", status, body)
+	}
+	if status, _, body := fetch(t, http.MethodGet, base+"/openapi.json", ""); status != http.StatusOK || !bytes.Equal(body, api.OpenAPIDocument()) {
+		t.Errorf("/openapi.json: %d, served document differs from the embedded one", status)
 	}
 	// Metrics show the stages.
-	resp, err = http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, _, metrics := fetch(t, http.MethodGet, base+"/metrics", "")
 	for _, m := range []string{"tailor_http_request_duration_seconds", "tailor_model_inference_duration_seconds", "tailor_feature_cache_hits_total", "tailor_fallbacks_total", "tailor_breaker_state"} {
 		if !bytes.Contains(metrics, []byte(m)) {
 			t.Errorf("/metrics lacks %s", m)
