@@ -325,6 +325,9 @@ func TestSpanTree(t *testing.T) {
 		}
 	}
 	for _, s := range byName[telemetry.SpanInference] {
+		if strings.HasPrefix(attr(s, string(telemetry.AttrModel)), "propensity@") && attr(s, string(telemetry.AttrFeaturesDefaulted)) == "" {
+			t.Errorf("the propensity span does not record how many features took their default")
+		}
 		if attr(s, string(telemetry.AttrBreakerState)) != "closed" || attr(s, string(telemetry.AttrOutcome)) != "ok" {
 			t.Errorf("inference span %s: breaker %q outcome %q", attr(s, string(telemetry.AttrModel)),
 				attr(s, string(telemetry.AttrBreakerState)), attr(s, string(telemetry.AttrOutcome)))
