@@ -25,7 +25,7 @@ export CGO_ENABLED := 1
 # that scripts/onnxruntime.sh prints; the command does not run if it fails.
 with_ort = lib=$$(bash scripts/onnxruntime.sh) && export TAILOR_ONNXRUNTIME_LIB="$$lib" &&
 
-.PHONY: help ort deps build test models evaluate run clean
+.PHONY: help ort deps build test models evaluate bench run clean
 
 help: ## list the targets
 	@echo 'Targets (make <target>; `make` alone prints this):'
@@ -62,6 +62,9 @@ models: ## retrain models/ and data/features/ from data/online-retail/
 
 evaluate: ## offline quality benchmark; writes benchmarks/RESULTS.md
 	@$(with_ort) $(GO) run ./benchmarks/quality
+
+bench: build ## load, latency, memory and start-up benchmark on loopback; writes benchmarks/RESULTS.md
+	@$(with_ort) $(GO) run ./benchmarks/load
 
 run: build ## start bin/tailor-serve on the bundled data and default models
 	@$(with_ort) exec bin/tailor-serve $(ARGS)
