@@ -26,6 +26,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -35,7 +37,8 @@ type config struct {
 	duration, warmup  time.Duration
 	rate, concurrency int
 	results, server   string
-	customers         string
+	customers, notes  string
+	cpuProfile        string
 	modelBench        bool
 	args              []string
 }
@@ -60,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.results, "results", "benchmarks/RESULTS.md", "file whose load section is replaced; empty: print only")
 	fs.StringVar(&c.server, "server", "bin/tailor-serve", "the server binary (make build)")
 	fs.StringVar(&c.customers, "customers", "data/features/customers.jsonl.gz", "known customers (gzip JSON lines with an id)")
+	fs.StringVar(&c.notes, "notes", "benchmarks/load/notes.md", "hand-written analysis included in the report when the file exists; empty: none")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile over the phases to this file")
 	fs.BoolVar(&c.modelBench, "model-bench", true, "also run the model/ benchmarks for bare ONNX Runtime inference")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -86,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(tmp)
 	store := filepath.Join(tmp, "profiles.db")
 
-	rep := report{cfg: c, started: time.Now().UTC(), machine: machine(), loadavg: loadavg(), build: serverBuild(c.server), known: known, bodies: len(bodies)}
+	rep := report{cfg: c, started: time.Now().UTC(), machine: machine(), cores: runtime.NumCPU(), loadavg: loadavg(), build: serverBuild(c.server), known: known, bodies: len(bodies)}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "load: "+format+"\n", a...) }
 
 	// First start: a fresh store, so the server imports the profiles.
@@ -111,6 +116,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g := newGenerator(s, bodies)
 	logf("warm-up %s at %d/s", c.warmup, c.rate)
 	g.openLoop(ctx, "warm-up", routeRecs, c.rate, c.warmup)
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	phases := []struct {
 		route string
 		open  bool
@@ -138,6 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logf("%s %s: %d responses, %.0f/s, p50 %s p99 %s, errors %d", r.route, r.load, r.responses(), r.rate(), fmtDur(r.pct(0.50)), fmtDur(r.pct(0.99)), r.errors())
 		rep.phases = append(rep.phases, r)
 	}
+	pprof.StopCPUProfile() // no-op without -cpuprofile
 	rep.rss, rep.hwm, err = s.memory()
 	if err != nil {
 		logf("memory: %v", err)

@@ -18,15 +18,6 @@ const (
 	endMarker   = "<!-- load:end -->"
 )
 
-// Targets of DESIGN.md and the issue.
-const (
-	targetP50   = time.Millisecond
-	targetP99   = 5 * time.Millisecond
-	targetRatio = 0.40
-	targetRSS   = 300 << 20
-	targetReady = 3 * time.Second
-)
-
 // percentile is the nearest-rank q-quantile of sorted: the smallest value
 // with at least q·n values at or below it; 0 for none.
 func percentile(sorted []time.Duration, q float64) time.Duration {
@@ -94,6 +85,7 @@ type report struct {
 	cfg           config
 	started       time.Time
 	machine       string
+	cores         int
 	build         string
 	loadavg       string
 	known, bodies int
@@ -122,17 +114,6 @@ func fmtMS(s float64) string {
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
-
-// verdict says met, or missed by how much.
-func verdict(got, limit float64, format func(float64) string) string {
-	switch {
-	case got <= limit:
-		return "**met**"
-	case limit == 0:
-		return fmt.Sprintf("**missed** by %s", format(got))
-	}
-	return fmt.Sprintf("**missed** by %s (%.0f%% over)", format(got-limit), 100*(got-limit)/limit)
-}
 
 func (rep *report) phase(route string, open bool) *phaseResult {
 	for _, p := range rep.phases {
@@ -177,7 +158,7 @@ func (rep *report) markdown() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %.2f%% | %.2f%% | %s | %s | %.2f | %s |\n", p.route, p.load, fmtMS(p.server.quantile(.5)), fmtMS(p.server.quantile(.99)),
 			100*p.server.share(0.001), 100*p.server.share(0.005), per(p.serverCPU), per(p.genCPU), max(p.otherCPU.Seconds(), 0)/p.elapsed.Seconds(), lag)
 	}
-	b.WriteString("\nServer-side figures come from the deltas of `tailor_http_request_duration_seconds{route}` over each phase: the percentiles are **bucket-resolution** estimates (linear interpolation inside the bucket, bounds 0.1, 0.25, 0.5, 1, 2.5, 5 ms, ...), while the shares at 1 ms and 5 ms are exact because those are bucket bounds. CPU per request: the server's from `/proc/PID/stat` (10 ms ticks), the generator's from getrusage, over the phase; other CPU: the machine's busy time from `/proc/stat` minus both, in cores (other work on the machine disturbs the figures). Send lag: how late the generator sent each open-loop request; it is included in the client-side latency.\n\n")
+	b.WriteString("\nServer-side figures come from the deltas of `tailor_http_request_duration_seconds{route}` over each phase (the telemetry middleware times each request from routing to the handler's return, so net/http's reading of the request, the final flush and the kernel are outside it): the percentiles are **bucket-resolution** estimates (linear interpolation inside the bucket, bounds 0.1, 0.25, 0.5, 1, 2.5, 5 ms, ...), while the shares at 1 ms and 5 ms are exact because those are bucket bounds. CPU per request: the server's from `/proc/PID/stat` (10 ms ticks), the generator's from getrusage, over the phase; other CPU: the machine's busy time from `/proc/stat` minus both, in cores (other work on the machine disturbs the figures). Send lag: how late the generator sent each open-loop request; it is included in the client-side latency.\n\n")
 
 	for _, p := range rep.phases {
 		if len(p.degraded) > 0 || len(p.statuses) > 0 || p.firstErr != "" || p.capped {
@@ -199,87 +180,19 @@ func (rep *report) markdown() string {
 	}
 	b.WriteString("  (Degraded answers are 200s that say so: unknown ids get the rules by design.)\n\n")
 
-	recsOpen, recsMax, healthMax := rep.phase(routeRecs, true), rep.phase(routeRecs, false), rep.phase(routeHealth, false)
-	ratio := math.NaN()
-	if recsMax != nil && healthMax != nil && healthMax.rate() > 0 {
-		ratio = recsMax.rate() / healthMax.rate()
+	recsMax, healthMax := rep.phase(routeRecs, false), rep.phase(routeHealth, false)
+	if ratio := rep.ratio(); !math.IsNaN(ratio) {
 		fmt.Fprintf(&b, "- Throughput at %d concurrent: `/v1/recommendations` %.0f/s, `/healthz` %.0f/s, ratio **%.1f%%**\n", c.concurrency, recsMax.rate(), healthMax.rate(), 100*ratio)
 	}
 	fmt.Fprintf(&b, "- Resident memory of the server after the phases: VmRSS %s, peak VmHWM %s\n", mb(rep.rss), mb(rep.hwm))
-	var worstReady time.Duration
 	for _, r := range rep.ready {
 		fmt.Fprintf(&b, "- Time to ready, %s: **%s** from process start to the first `/readyz` 200 (polled every 5 ms; the server's own figure: %s; log: %s)\n", r.what, fmtDur(r.ready), r.self, r.store)
-		worstReady = max(worstReady, r.ready)
 	}
 	b.WriteString(rep.modelMarkdown())
 
-	b.WriteString("\n**Targets**\n\n")
-	if recsOpen != nil {
-		fmt.Fprintf(&b, "- p50 ≤ 1 ms at %d/s: client-side %s, %s; server-side %s (%.1f%% of requests ≤ 1 ms), %s\n", c.rate,
-			fmtDur(recsOpen.pct(.5)), verdict(recsOpen.pct(.5).Seconds(), targetP50.Seconds(), fmtMS),
-			fmtMS(recsOpen.server.quantile(.5)), 100*recsOpen.server.share(0.001), verdictShare(recsOpen.server.share(0.001), 0.5))
-		fmt.Fprintf(&b, "- p99 ≤ 5 ms at %d/s: client-side %s, %s; server-side %s (%.2f%% of requests ≤ 5 ms), %s\n", c.rate,
-			fmtDur(recsOpen.pct(.99)), verdict(recsOpen.pct(.99).Seconds(), targetP99.Seconds(), fmtMS),
-			fmtMS(recsOpen.server.quantile(.99)), 100*recsOpen.server.share(0.005), verdictShare(recsOpen.server.share(0.005), 0.99))
-		fmt.Fprintf(&b, "- no errors at %d/s: %d errors (%d non-2xx, %d transport, %d dropped), %s; achieved %.0f req/s\n", c.rate,
-			recsOpen.errors(), recsOpen.non2xx.Load(), recsOpen.transport.Load(), recsOpen.dropped.Load(), verdict(float64(recsOpen.errors()), 0, func(f float64) string { return fmt.Sprintf("%.0f errors", f) }), recsOpen.rate())
-		fmt.Fprintf(&b, "  - not an HTTP error, but a failure all the same: %d answers at %d/s fell back because a model was unavailable (deadline or open breaker)\n", modelFailures(recsOpen), c.rate)
-	}
-	if !math.IsNaN(ratio) {
-		if ratio >= targetRatio {
-			fmt.Fprintf(&b, "- throughput ≥ 40%% of `/healthz`: %.1f%%, **met**\n", 100*ratio)
-		} else {
-			fmt.Fprintf(&b, "- throughput ≥ 40%% of `/healthz`: %.1f%%, **missed** by %.1f points (%.0f/s short of %.0f/s)\n", 100*ratio, 100*(targetRatio-ratio), targetRatio*healthMax.rate()-recsMax.rate(), targetRatio*healthMax.rate())
-		}
-	}
-	fmt.Fprintf(&b, "- RSS ≤ 300 MB: peak %s, %s\n", mb(rep.hwm), verdict(float64(rep.hwm), targetRSS, func(f float64) string { return mb(int64(f)) }))
-	fmt.Fprintf(&b, "- ready ≤ 3 s: slowest start %s, %s\n", fmtDur(worstReady), verdict(worstReady.Seconds(), targetReady.Seconds(), fmtMS))
+	b.WriteString(rep.targets())
+	b.WriteString(rep.notes())
 	fmt.Fprintf(&b, "%s\n", endMarker)
-	return b.String()
-}
-
-// modelFailures counts the answers degraded because a model was unavailable.
-func modelFailures(p *phaseResult) int {
-	n := 0
-	for reason, c := range p.degraded {
-		if strings.Contains(reason, "unavailable") {
-			n += c
-		}
-	}
-	return n
-}
-
-// verdictShare judges a percentile target exactly from the share of
-// requests at or below the bound.
-func verdictShare(share, want float64) string {
-	switch {
-	case math.IsNaN(share):
-		return "n/a"
-	case share >= want:
-		return "**met**"
-	}
-	return fmt.Sprintf("**missed** (%.2f%% ≤ the bound, %.0f%% needed)", 100*share, 100*want)
-}
-
-// modelMarkdown reports the model/ benchmarks.
-func (rep *report) modelMarkdown() string {
-	if rep.modelBenchErr != nil {
-		return fmt.Sprintf("- Bare ONNX Runtime inference: the model benchmarks failed: `%s`\n", strings.SplitN(rep.modelBenchErr.Error(), "\n", 2)[0])
-	}
-	if len(rep.modelBench) == 0 {
-		return "- Bare ONNX Runtime inference: not run (`-model-bench=false`)\n"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "- Bare ONNX Runtime inference through the model registry, one intra-op thread, server stopped (`go %s`):\n\n", strings.Join(modelBenchArgs, " "))
-	b.WriteString("| benchmark | batch | ns/op | cpu-ns/op | per row | B/op | allocs/op |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, l := range rep.modelBench {
-		batch := 1
-		if strings.HasPrefix(l.name, "BenchmarkPropensityPredict") {
-			batch = 100 // the benchmark's own constant
-		}
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.2f µs | %.0f | %.0f |\n", l.name, batch, l.nsOp, l.cpuNsOp, l.nsOp/float64(batch)/1e3, l.bytesOp, l.allocsOp)
-	}
-	b.WriteString("\n  `model/bench_test.go` has no batch-1 propensity benchmark; its batch-100 figure and the cost per row are shown instead (the server re-ranks its candidates in one batch).\n")
 	return b.String()
 }
 
