@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"debug/buildinfo"
 	"fmt"
@@ -281,8 +280,20 @@ func serverBuild(bin string) string {
 		return "an unknown commit"
 	}
 	rev := "the checkout at commit " + strings.TrimSpace(string(head))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-		rev += fmt.Sprintf(" with %d uncommitted changed files (the checkout is shared)", len(strings.Split(strings.TrimSpace(string(st)), "\n")))
+	// Changes under benchmarks/ and to markdown do not reach the server.
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
+		var files []string
+		for _, line := range strings.Split(strings.TrimRight(string(st), "\n"), "\n") {
+			if len(line) > 3 && !strings.HasPrefix(line[3:], "benchmarks/") && !strings.HasSuffix(line, ".md") {
+				files = append(files, "`"+line[3:]+"`")
+			}
+		}
+		if len(files) > 5 {
+			files = append(files[:5], fmt.Sprintf("%d more", len(files)-5))
+		}
+		if len(files) > 0 {
+			rev += " with uncommitted changes in " + strings.Join(files, ", ") + " (the checkout is shared)"
+		}
 	}
 	return rev
 }

@@ -120,10 +120,9 @@ func (rep *report) targets() string {
 		if n := modelFailures(open); n > open.responses()/100 {
 			fmt.Fprintf(&b, "  - Caution: %d of the %d answers (%.0f%%) skipped a model (deadline or open breaker), so these latencies are mostly the fallback path's.\n", n, open.responses(), 100*float64(n)/float64(open.responses()))
 		}
-		fmt.Fprintf(&b, "- no errors at %d/s: %d (%d non-2xx, %d transport, %d dropped at the in-flight cap), %s; %d answers fell back because a model was unavailable (not an HTTP error; %s); achieved %.0f req/s.\n",
+		fmt.Fprintf(&b, "- no errors at %d/s: %d (%d non-2xx, %d transport, %d dropped at the in-flight cap), %s; achieved %.0f req/s. Besides HTTP errors, %d answers fell back because a model was unavailable (deadline or open breaker).\n",
 			c.rate, open.errors(), open.non2xx.Load(), open.transport.Load(), open.dropped.Load(),
-			verdict(float64(open.errors()), 0, func(f float64) string { return fmt.Sprintf("%.0f errors", f) }), modelFailures(open),
-			pick(modelFailures(open) == 0, "none", "the answers were degraded"), open.rate())
+			verdict(float64(open.errors()), 0, func(f float64) string { return fmt.Sprintf("%.0f errors", f) }), open.rate(), modelFailures(open))
 	}
 	if r := rep.ratio(); !math.IsNaN(r) {
 		if r >= targetRatio {
