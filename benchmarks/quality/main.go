@@ -23,6 +23,7 @@ import (
 
 	"github.com/tailorhq/tailor/dataset"
 	"github.com/tailorhq/tailor/evaluate"
+	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/propensity"
 	"github.com/tailorhq/tailor/trainer"
 )
@@ -41,7 +42,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "data/online-retail", "directory of monthly purchase files")
@@ -60,6 +61,9 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 		return fmt.Errorf("-end: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := model.InitRuntime(getenv("TAILOR_ONNXRUNTIME_LIB")); err != nil {
+		return err
+	}
 	start := time.Now()
 	ps, _, err := dataset.ReadDir(*dataDir)
 	if err != nil {
@@ -83,12 +87,13 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 	cfOnly := evaluate.Evaluate(split, "Tailor CF alone (ALS fold-in, cf.onnx)", evaluate.ScorerRecommender(evaluate.TrainMatrix(split.Train), m.CF), k)
 	p := m.ALS.Params
 	cfOnly.Notes = fmt.Sprintf("factors=%d λ=%g α=%g fold λ=%g, chosen on validation", p.Factors, p.Lambda, p.Alpha, p.FoldLambda)
-	ranker, err := m.Ranker()
+	flow, err := newServed(ctx, m, log)
 	if err != nil {
 		return err
 	}
-	tailor := evaluate.Evaluate(split, "**Tailor: CF + propensity re-rank** (cf.onnx + propensity.onnx)", ranker, k)
-	tailor.Notes = fmt.Sprintf("candidates: top %d CF, own items, top %d popular; re-ranked by the propensity model; whole pipeline trained in %s",
+	defer flow.close()
+	tailor := evaluate.Evaluate(split, "**Tailor: the served flow** (cf.onnx + propensity.onnx, mode auto / discover)", flow, k)
+	tailor.Notes = fmt.Sprintf("recommend.Service as the server runs it, models loaded through ONNX Runtime; candidates: top %d CF, own items, top %d popular; re-ranked by the propensity model; whole pipeline trained in %s",
 		trainer.CFCandidates, trainer.PopularCandidates, trainTime.Round(time.Second))
 	rows = append(rows, cfOnly, tailor)
 
@@ -113,7 +118,9 @@ func report(rows []evaluate.Result, split *evaluate.Split, args []string, took t
 		"New items: items bought before the cut are removed from both the recommendations and the truth. " +
 		"Every tuned parameter was chosen on a validation split carved from the training period " +
 		"(fit before 2011-07-01, validate on July and August 2011); the test months are never seen. " +
-		"Tailor's rows score with the Go computation of the two models; `trainer` tests hold the ONNX files to the same outputs through ONNX Runtime.\n")
+		"Tailor's CF-alone row scores with the Go computation of cf.onnx (`trainer` tests hold the ONNX file to the same outputs); " +
+		"the served-flow row calls recommend.Service, the code behind POST /v1/recommendations, with the models loaded through ONNX Runtime: " +
+		"mode auto for all items, mode discover for new items.\n")
 	fmt.Fprintf(&b, "%s\n", endMarker)
 	return b.String()
 }

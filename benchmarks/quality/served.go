@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tailorhq/tailor/fallback"
+	"github.com/tailorhq/tailor/features"
+	"github.com/tailorhq/tailor/model"
+	"github.com/tailorhq/tailor/recommend"
+	"github.com/tailorhq/tailor/trainer"
+)
+
+// served is the recommendation flow exactly as the server runs it, over the
+// models and features of a training run written to a temporary directory
+// and loaded back: ONNX Runtime sessions, the bbolt store, the breakers, the
+// uncertainty gate and the rule chain.
+type served struct {
+	svc   *recommend.Service
+	close func()
+}
+
+func newServed(ctx context.Context, m *trainer.Models, log *slog.Logger) (_ *served, err error) {
+	dir, err := os.MkdirTemp("", "tailor-quality-")
+	if err != nil {
+		return nil, err
+	}
+	var closers []func() error
+	s := &served{close: func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i]()
+		}
+		os.RemoveAll(dir)
+	}}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	cfArt, propArt, err := m.Build()
+	if err != nil {
+		return nil, err
+	}
+	files, err := m.FeatureFiles()
+	if err != nil {
+		return nil, err
+	}
+	modelsDir, featuresDir := filepath.Join(dir, "models"), filepath.Join(dir, "features")
+	for name, b := range files {
+		if err := trainer.WriteFile(filepath.Join(featuresDir, name), b); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range []*trainer.Artifact{cfArt, propArt} {
+		if err := trainer.WriteFile(filepath.Join(modelsDir, a.File), a.ONNX); err != nil {
+			return nil, err
+		}
+	}
+	items, err := features.LoadItems(ctx, featuresDir)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := model.LoadRegistry(ctx, modelsDir, model.RegistryOptions{CatalogIDs: items.IDs()})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, reg.Close)
+	store, err := features.OpenBolt(filepath.Join(dir, "profiles.db"), features.BoltOptions{})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, store.Close)
+	if _, err := store.ImportIfChanged(ctx, featuresDir); err != nil {
+		return nil, err
+	}
+	// The server's defaults (cmd/serve): breakers, gate and rules. Recency is
+	// measured at the cut, as the server measures it at the model's data end.
+	breaker := func(name string) *fallback.Breaker {
+		return fallback.NewBreaker(name, fallback.BreakerConfig{}, fallback.Hooks{})
+	}
+	cut := m.Cut
+	s.svc, err = recommend.New(recommend.Config{Now: func() time.Time { return cut }, Uncertainty: fallback.Uncertainty{MinHistoryItems: 1}},
+		recommend.Deps{
+			Items: items, Profiles: store, CF: reg.CF(), Propensity: reg.Propensity(),
+			CFBreaker: breaker("cf"), PropensityBreaker: breaker("propensity"),
+			Rules: fallback.DefaultChain(func(c string) []int {
+				if l, own := items.PopularInCountry(c); own {
+					return l
+				}
+				return nil
+			}, items.Popular()),
+			Log: log,
+		})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Recommend implements evaluate.Recommender through the served flow: the
+// all-items task asks in mode auto, the new-items task (which skips what the
+// customer bought before the cut) in mode discover.
+func (s *served) Recommend(customer string, k int, skip func(item string) bool) []string {
+	req := recommend.Request{UserID: customer, K: k, Mode: recommend.ModeAuto}
+	if skip != nil {
+		req.Mode = recommend.ModeDiscover
+	}
+	resp, err := s.svc.Recommend(context.Background(), req)
+	if err != nil {
+		panic(fmt.Sprintf("served flow: %v", err)) // only a cancelled context errors, and this one never is
+	}
+	ids := make([]string, 0, len(resp.Items))
+	for _, it := range resp.Items {
+		if skip != nil && skip(it.ID) {
+			panic(errors.New("discover mode returned an item bought before the cut"))
+		}
+		ids = append(ids, it.ID)
+	}
+	return ids
+}
