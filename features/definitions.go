@@ -13,10 +13,9 @@ type Candidate struct {
 	History  *ItemHistory     // nil when the customer never bought the item
 	Item     *ItemStats       // never nil
 	// CFScore is the item's collaborative-filtering score divided by the
-	// customer's best score (so 1 for the top item); CFRank its 0-based rank.
-	// HasCF is false when no CF score is available.
+	// customer's best score (so 1 for the top item). HasCF is false when no
+	// CF score is available.
 	CFScore float32
-	CFRank  int
 	HasCF   bool
 	Now     time.Time // reference time for recency
 }
@@ -63,8 +62,6 @@ func Propensity() []Definition {
 	defs := []Definition{
 		{Name: "cf_score", Entity: "model", Default: 0, Source: "CF model score / customer's best score",
 			value: func(c *Candidate) (float32, bool) { return c.CFScore, c.HasCF }},
-		{Name: "cf_rank_log", Entity: "model", Default: float32(math.Log1p(1000)), Source: "log1p of the item's 0-based rank in the CF scores",
-			value: func(c *Candidate) (float32, bool) { return log1p(float64(c.CFRank)), c.HasCF }},
 		{Name: "bought_before", Entity: "customer_item", Default: 0, Source: "1 if the customer bought the item before",
 			value: hist(func(*ItemHistory, *Candidate) float32 { return 1 })},
 		{Name: "item_invoices_log", Entity: "customer_item", Default: 0, Source: "log1p of the customer's invoices containing the item",

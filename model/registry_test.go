@@ -157,7 +157,7 @@ func TestRegistryServesTheCommittedModels(t *testing.T) {
 	if cf.NameVersion() != ms[0].NameVersion() || pm.NameVersion() != ms[1].NameVersion() {
 		t.Errorf("NameVersion: %s, %s; Models: %s, %s", cf.NameVersion(), pm.NameVersion(), ms[0].NameVersion(), ms[1].NameVersion())
 	}
-	if !slices.Equal(cf.ItemIDs(), ids) || !slices.Equal(pm.FeatureNames(), ms[1].Features) || len(pm.FeatureNames()) != 15 {
+	if !slices.Equal(cf.ItemIDs(), ids) || !slices.Equal(pm.FeatureNames(), ms[1].Features) || len(pm.FeatureNames()) == 0 {
 		t.Errorf("ItemIDs: %d ids; FeatureNames: %v", len(cf.ItemIDs()), pm.FeatureNames())
 	}
 
@@ -175,7 +175,7 @@ func TestRegistryServesTheCommittedModels(t *testing.T) {
 		t.Errorf("Score differs from an independent session (first: %v vs %v)", got[:3], want[:3])
 	}
 
-	rows := make([]float32, 5*15)
+	rows := make([]float32, 5*len(pm.FeatureNames()))
 	for i := range rows {
 		rows[i] = float32(i%7) / 3
 	}

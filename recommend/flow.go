@@ -35,6 +35,7 @@ type cand struct {
 	j     int
 	c     features.Candidate
 	cf    float32 // raw CF score
+	cfPos int     // position among the CF model's top candidates, or -1
 	score float64
 }
 
@@ -185,11 +186,12 @@ func (r *run) candidates(scores []float32) []cand {
 	add := func(j int) {
 		if !seen[j] && !r.skip(j) {
 			seen[j] = true
-			out = append(out, cand{j: j, cf: scores[j]})
+			out = append(out, cand{j: j, cf: scores[j], cfPos: -1})
 		}
 	}
-	for _, j := range cf.TopK(scores, r.s.cfg.CFCandidates, r.skip) {
+	for pos, j := range cf.TopK(scores, r.s.cfg.CFCandidates, r.skip) {
 		add(j)
+		out[len(out)-1].cfPos = pos
 	}
 	for _, b := range r.bought {
 		add(b.Index)
@@ -208,60 +210,15 @@ func (r *run) candidates(scores []float32) []cand {
 	for _, s := range scores {
 		best = max(best, s)
 	}
-	ranks := ranksOf(scores, out)
 	for i := range out {
 		c := &out[i]
-		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), Now: r.now, CFRank: ranks[i]}
+		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), Now: r.now}
 		if h, ok := r.owned[c.j]; ok {
 			c.c.History = h
 		}
 		if best > 0 {
 			c.c.HasCF, c.c.CFScore = true, c.cf/best
 		}
-	}
-	return out
-}
-
-// ranksOf returns, for each candidate, how many items score strictly higher
-// than it: one pass over the scores with a binary search among the sorted
-// candidate scores, instead of a pass per candidate. Most items score below
-// every candidate and cost one comparison.
-func ranksOf(scores []float32, cs []cand) []int {
-	sorted := make([]float32, len(cs))
-	for i, c := range cs {
-		sorted[i] = c.cf
-	}
-	slices.Sort(sorted) // ascending
-	// above[k] counts the scores with exactly k candidates strictly below them.
-	above := make([]int, len(sorted)+1)
-	lowest := sorted[0]
-	for _, s := range scores {
-		if s <= lowest {
-			above[0]++
-			continue
-		}
-		lo, hi := 1, len(sorted) // sorted[lo-1] < s; find the first index with sorted[i] >= s
-		for lo < hi {
-			mid := int(uint(lo+hi) >> 1)
-			if sorted[mid] < s {
-				lo = mid + 1
-			} else {
-				hi = mid
-			}
-		}
-		above[lo]++
-	}
-	// higher[i] = number of scores strictly above sorted[i].
-	higher := make([]int, len(sorted))
-	total := 0
-	for i := len(sorted) - 1; i >= 0; i-- {
-		total += above[i+1]
-		higher[i] = total
-	}
-	out := make([]int, len(cs))
-	for i, c := range cs {
-		k, _ := slices.BinarySearch(sorted, c.cf) // first index with sorted[k] >= c.cf
-		out[i] = higher[k]
 	}
 	return out
 }
@@ -300,7 +257,7 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 
 // answer ranks the re-ranked candidates: the propensity model's probability
 // is the blend (its weights over CF, buy-again, popularity and RFM signals
-// were learned on the training period), ties broken by the CF rank.
+// were learned on the training period), ties broken by the CF score.
 func (r *run) answer(ctx context.Context, cs []cand) Response {
 	return r.respond(ctx, cs, r.s.deps.Propensity.NameVersion(), false, "")
 }
@@ -326,7 +283,7 @@ func (r *run) respond(ctx context.Context, cs []cand, source string, degraded bo
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.c.CFRank, b.c.CFRank); c != 0 {
+		if c := cmp.Compare(b.cf, a.cf); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.j, b.j)

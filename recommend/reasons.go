@@ -4,7 +4,7 @@ import "fmt"
 
 // Thresholds above which a signal is worth telling the customer about.
 const (
-	reasonCFRank        = 50   // among the CF model's top 50 for this basket
+	reasonCFRank        = 50   // among the CF model's top 50 allowed items for this basket
 	reasonAffinity      = 0.15 // at least 15% of the customer's lines
 	reasonRecentBuyers  = 30   // bought by 30+ customers in the last 30 days
 	dateLayoutForPeople = "2 Jan 2006"
@@ -21,7 +21,7 @@ func (r *run) modelReasons(c *cand) []string {
 		}
 		out = append(out, fmt.Sprintf("You have bought this %s, most recently on %s", times, h.Last.Format(dateLayoutForPeople)))
 	}
-	if c.c.HasCF && c.c.CFRank < reasonCFRank && c.c.History == nil {
+	if c.c.HasCF && c.cfPos >= 0 && c.cfPos < reasonCFRank && c.c.History == nil {
 		out = append(out, "Often bought by customers whose baskets look like yours")
 	}
 	if r.prof != nil {
@@ -36,7 +36,7 @@ func (r *run) modelReasons(c *cand) []string {
 		out = append(out, "Picked for you by our purchase-likelihood model")
 	}
 	if r.req.Explain {
-		out = append(out, fmt.Sprintf("score %.3f; CF rank %d", c.score, c.c.CFRank+1))
+		out = append(out, fmt.Sprintf("score %.3f; CF score %.3f of the best", c.score, c.c.CFScore))
 	}
 	return out
 }

@@ -142,13 +142,6 @@ func (r *Ranker) gather(prof *features.CustomerProfile, skip func(j int) bool) [
 		if hasCF && best > 0 {
 			c.HasCF = true
 			c.CFScore = scores[j] / best
-			rank := 0
-			for _, s := range scores {
-				if s > scores[j] {
-					rank++
-				}
-			}
-			c.CFRank = rank
 		}
 		out[i].cand = c
 	}
