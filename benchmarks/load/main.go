@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tailorhq/tailor/benchmarks/results"
 )
 
 type config struct {
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(tmp)
 	store := filepath.Join(tmp, "profiles.db")
 
-	rep := report{cfg: c, started: time.Now().UTC(), machine: machine(), cores: runtime.NumCPU(), loadavg: loadavg(), build: serverBuild(c.server), known: known, bodies: len(bodies)}
+	rep := report{cfg: c, started: time.Now().UTC(), machine: results.Machine(), cores: runtime.NumCPU(), loadavg: loadavg(), build: serverBuild(c.server), known: known, bodies: len(bodies)}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "load: "+format+"\n", a...) }
 
 	// First start: a fresh store, so the server imports the profiles.
@@ -171,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.results == "" {
 		return nil
 	}
-	return replaceSection(c.results, section)
+	return results.ReplaceSection(c.results, beginMarker, endMarker, section)
 }
 
 // server is one tailor-serve child in its own process group.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,48 +101,6 @@ tailor_http_request_duration_seconds_sum{method="GET",route="/healthz",status="2
 	}
 	if delta(after, before, "/nope") != nil {
 		t.Error("delta of an absent route is not nil")
-	}
-}
-
-// TestReplaceSection keeps everything outside the load markers.
-func TestReplaceSection(t *testing.T) {
-	section := beginMarker + "\nNEW\n" + endMarker + "\n"
-	quality := "<!-- quality:begin -->\nQ\n<!-- quality:end -->\n"
-	for _, tc := range []struct{ name, before, want string }{
-		{"new file", "", section},
-		{"no markers yet", "# R\n\n" + quality + "\ntail\n", "# R\n\n" + quality + "\ntail\n\n" + section},
-		{"no final newline", "# R\ntail", "# R\ntail\n\n" + section},
-		{"replace", "# R\n\n" + quality + "\n" + beginMarker + "\nOLD\n" + endMarker + "\n\n## After\nkept\n",
-			"# R\n\n" + quality + "\n" + section + "\n## After\nkept\n"},
-		{"replace at the end", "# R\n" + beginMarker + "\nOLD\n" + endMarker + "\n", "# R\n" + section},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "RESULTS.md")
-			if tc.before != "" {
-				if err := os.WriteFile(path, []byte(tc.before), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := replaceSection(path, section); err != nil {
-				t.Fatal(err)
-			}
-			got, _ := os.ReadFile(path)
-			if string(got) != tc.want {
-				t.Errorf("got\n%q\nwant\n%q", got, tc.want)
-			}
-		})
-	}
-	for _, broken := range []string{"x\n" + beginMarker + "\n", endMarker + "\n" + beginMarker + "\n"} {
-		path := filepath.Join(t.TempDir(), "RESULTS.md")
-		if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := replaceSection(path, section); err == nil {
-			t.Errorf("%q: no error for broken markers", broken)
-		}
-		if got, _ := os.ReadFile(path); string(got) != broken {
-			t.Errorf("%q: file changed to %q", broken, got)
-		}
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,28 +213,6 @@ func parseBench(out string) []benchLine {
 		lines = append(lines, b)
 	}
 	return lines
-}
-
-// machine describes the CPU, cores and memory this ran on.
-func machine() string {
-	cpu := runtime.GOARCH
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if name, ok := strings.CutPrefix(line, "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-				break
-			}
-		}
-	}
-	mem := ""
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]); len(f) >= 2 {
-			if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-				mem = fmt.Sprintf(", %d GiB", (kb+1<<19)>>20)
-			}
-		}
-	}
-	return fmt.Sprintf("%s, %d cores%s", cpu, runtime.NumCPU(), mem)
 }
 
 // systemCPU is the busy CPU time of the whole machine (all processes),

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -194,32 +191,4 @@ func (rep *report) markdown() string {
 	b.WriteString(rep.notes())
 	fmt.Fprintf(&b, "%s\n", endMarker)
 	return b.String()
-}
-
-// replaceSection swaps the section between the load markers of path for
-// section, or appends it when the file has no markers. Everything outside
-// the markers is kept byte for byte.
-func replaceSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
-	var out []byte
-	switch {
-	case i >= 0 && j > i:
-		out = slices.Concat(old[:i], []byte(section), bytes.TrimPrefix(old[j+len(endMarker):], []byte("\n")))
-	case i < 0 && j < 0:
-		out = slices.Clone(old)
-		if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n")) {
-			out = append(out, '\n')
-		}
-		if len(out) > 0 {
-			out = append(out, '\n')
-		}
-		out = append(out, section...)
-	default:
-		return errors.New(path + ": load markers out of order or one missing; fix the file by hand")
-	}
-	return os.WriteFile(path, out, 0o644)
 }

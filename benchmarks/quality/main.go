@@ -8,19 +8,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/tailorhq/tailor/benchmarks/results"
 	"github.com/tailorhq/tailor/dataset"
 	"github.com/tailorhq/tailor/evaluate"
 	"github.com/tailorhq/tailor/model"
@@ -46,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "data/online-retail", "directory of monthly purchase files")
-	results := fs.String("results", "benchmarks/RESULTS.md", "file whose quality section is replaced; empty: print only")
+	resultsPath := fs.String("results", "benchmarks/RESULTS.md", "file whose quality section is replaced; empty: print only")
 	cutS := fs.String("cut", "2011-09-01", "train before this date")
 	endS := fs.String("end", "2011-11-01", "test until this date (exclusive)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -99,10 +98,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	section := report(rows, split, args, time.Since(start))
 	fmt.Fprint(stdout, section)
-	if *results == "" {
+	if *resultsPath == "" {
 		return nil
 	}
-	return replaceSection(*results, section)
+	return results.ReplaceSection(*resultsPath, beginMarker, endMarker, section)
 }
 
 // report is the markdown section written into RESULTS.md.
@@ -110,7 +109,7 @@ func report(rows []evaluate.Result, split *evaluate.Split, args []string, took t
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n## Offline quality (DESIGN.md protocol)\n\n", beginMarker)
 	fmt.Fprintf(&b, "- Command: `make evaluate` (`go run ./benchmarks/quality%s`)\n", strings.Join(append([]string{""}, args[1:]...), " "))
-	fmt.Fprintf(&b, "- Date: %s; machine: %s; %s; took %s\n", time.Now().UTC().Format(time.DateOnly), machine(), runtime.Version(), took.Round(time.Second))
+	fmt.Fprintf(&b, "- Date: %s; machine: %s; %s; took %s\n", time.Now().UTC().Format(time.DateOnly), results.Machine(), runtime.Version(), took.Round(time.Second))
 	fmt.Fprintf(&b, "- Split: train before %s (%d purchases), test %s to %s (%d purchases); top 10\n\n",
 		split.Cut.Format(time.DateOnly), len(split.Train), split.Cut.Format(time.DateOnly), split.End.AddDate(0, 0, -1).Format(time.DateOnly), len(split.Test))
 	b.WriteString(evaluate.MarkdownTable(rows))
@@ -123,43 +122,4 @@ func report(rows []evaluate.Result, split *evaluate.Split, args []string, took t
 		"mode auto for all items, mode discover for new items.\n")
 	fmt.Fprintf(&b, "%s\n", endMarker)
 	return b.String()
-}
-
-// machine describes the CPU this ran on.
-func machine() string {
-	model := runtime.GOARCH
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if name, ok := strings.CutPrefix(line, "model name"); ok {
-				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-				break
-			}
-		}
-	}
-	mem := ""
-	if out, err := exec.Command("free", "-g").Output(); err == nil {
-		if f := strings.Fields(strings.Split(string(out), "\n")[1]); len(f) > 1 {
-			mem = ", " + f[1] + " GiB"
-		}
-	}
-	return fmt.Sprintf("%s, %d cores%s", model, runtime.NumCPU(), mem)
-}
-
-// replaceSection swaps the marked section of path for section, or appends it.
-func replaceSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	var out []byte
-	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
-	switch {
-	case i >= 0 && j > i:
-		out = append(append(append([]byte{}, old[:i]...), section...), bytes.TrimPrefix(old[j+len(endMarker):], []byte("\n"))...)
-	case len(old) == 0:
-		out = []byte("# Benchmark results\n\nEvery figure here names the command, the date and the machine that produced it.\n\n" + section)
-	default:
-		out = append(append(old, '\n'), section...)
-	}
-	return os.WriteFile(path, out, 0o644)
 }
