@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -88,20 +89,23 @@ func BenchmarkCFScoreParallel(b *testing.B) {
 }
 
 func BenchmarkPropensityPredict(b *testing.B) {
-	r, _ := benchRegistry(b)
-	pm, ctx := r.Propensity(), context.Background()
-	const batch = 100
-	rows := make([]float32, batch*len(pm.FeatureNames()))
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range rows {
-		rows[i] = rng.Float32()
-	}
-	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
-	for b.Loop() {
-		if _, err := pm.Predict(ctx, rows, batch); err != nil {
-			b.Fatal(err)
-		}
+	for _, batch := range []int{1, 100} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			r, _ := benchRegistry(b)
+			pm, ctx := r.Propensity(), context.Background()
+			rows := make([]float32, batch*len(pm.FeatureNames()))
+			rng := rand.New(rand.NewPCG(3, 4))
+			for i := range rows {
+				rows[i] = rng.Float32()
+			}
+			b.ReportAllocs()
+			defer reportCPU(b, cpuTime())
+			for b.Loop() {
+				if _, err := pm.Predict(ctx, rows, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

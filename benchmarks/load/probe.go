@@ -176,8 +176,7 @@ const modelBenchPattern = `BenchmarkCFScore$|BenchmarkPropensityPredict`
 var modelBenchArgs = []string{"test", "-run", "^$", "-bench", modelBenchPattern, "-benchmem", "./model/"}
 
 // runModelBench runs the model/ benchmarks of bare inference through the
-// registry: CF at batch 1, propensity at batch 100 (model/ has no batch-1
-// propensity benchmark).
+// registry: CF at batch 1, propensity at batch 1 and 100.
 func runModelBench(ctx context.Context) ([]benchLine, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
