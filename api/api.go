@@ -1,5 +1,5 @@
-// Package api is Tailor's HTTP edge: POST /v1/recommendations and the
-// operational endpoints (/healthz, /readyz, /v1/models, /metrics,
+// Package api is Tailor's HTTP edge: POST /v1/recommendations,
+// GET /v1/items/{id}/similar and the operational endpoints (/healthz, /readyz, /v1/models, /metrics,
 // /openapi.json), served by Echo.
 //
 // The conventions, held by tests against the embedded OpenAPI 3.1 document:
@@ -14,8 +14,8 @@
 //     errors, and one error handler maps error kinds to statuses through one
 //     table (Kind.Status).
 //
-// The consumer-side interfaces below (Recommender, Readiness, ModelLister,
-// Telemetry) are all this package needs from the rest of the server.
+// The consumer-side interfaces below (Recommender, SimilarItems, Readiness,
+// ModelLister, Telemetry) are all this package needs from the rest of the server.
 package api
 
 import (
@@ -27,6 +27,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tailorhq/tailor/recommend"
+	"github.com/tailorhq/tailor/similar"
 )
 
 // DefaultBodyLimit is the request body limit when Config.BodyLimit is not set.
@@ -38,6 +39,14 @@ const DefaultBodyLimit = 64 << 10
 // the cause (the cause is logged with the request id).
 type Recommender interface {
 	Recommend(ctx context.Context, req recommend.Request) (recommend.Response, error)
+}
+
+// SimilarItems answers "customers who bought this also bought" and "like
+// this one" for one item id, with up to k items. An unknown id must be an
+// *Error of KindNotFound (a 404 problem); other errors are treated as for
+// Recommender.
+type SimilarItems interface {
+	Similar(ctx context.Context, id string, k int) (similar.Response, error)
 }
 
 // Readiness says whether the server should take traffic: false until every
@@ -80,11 +89,13 @@ type Config struct {
 }
 
 // Deps are the collaborators. Every field is optional: a nil Recommender
-// makes POST /v1/recommendations a 503 problem, a nil Readiness means always
+// makes POST /v1/recommendations a 503 problem, so does a nil Similar for
+// GET /v1/items/{id}/similar, a nil Readiness means always
 // ready, a nil ModelLister lists no models, a nil Logger discards logs and a
 // nil Telemetry adds nothing.
 type Deps struct {
 	Recommender Recommender
+	Similar     SimilarItems
 	Readiness   Readiness
 	Models      ModelLister
 	Logger      *slog.Logger

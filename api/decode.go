@@ -10,6 +10,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -271,4 +272,40 @@ func (d *decoder) price(field string, raw json.RawMessage, dst **float64) {
 	default:
 		*dst = &f
 	}
+}
+
+// decodeSimilarQuery reads the query of GET /v1/items/{id}/similar: k, an
+// integer from 1 to 100 given at most once (default 10). Any other
+// parameter is an error naming it, as an unknown body field is.
+func decodeSimilarQuery(q url.Values) (int, error) {
+	k := defaultK
+	var d decoder
+	for name, values := range q {
+		if name != "k" {
+			d.fail(name, "unknown query parameter; allowed: k")
+			continue
+		}
+		if len(values) != 1 {
+			d.fail(name, "must be given once")
+			continue
+		}
+		n, err := strconv.Atoi(values[0])
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			d.fail(name, "must be an integer")
+		case err != nil || n < minK || n > maxK:
+			d.fail(name, fmt.Sprintf("must be between %d and %d", minK, maxK))
+		default:
+			k = n
+		}
+	}
+	if len(d.errs) > 0 {
+		slices.SortFunc(d.errs, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		e := invalid(d.errs)
+		if len(d.errs) > maxFieldErrors {
+			e.Fields = d.errs[:maxFieldErrors]
+		}
+		return 0, e
+	}
+	return k, nil
 }

@@ -3,11 +3,14 @@ package api
 import (
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/tailorhq/tailor/recommend"
+	"github.com/tailorhq/tailor/similar"
 )
 
 // openAPIDocument is the OpenAPI 3.1 description of every route, served at
@@ -54,6 +57,41 @@ func present(requestID string, resp recommend.Response) recommendationResponse {
 		resp.Models = []string{}
 	}
 	return recommendationResponse{RequestID: requestID, Response: resp}
+}
+
+// similarResponse is similar.Response plus the request id.
+type similarResponse struct {
+	RequestID string `json:"request_id"`
+	similar.Response
+}
+
+// similarItems serves GET /v1/items/{id}/similar?k=.
+func (s *server) similarItems(c echo.Context) error {
+	k, err := decodeSimilarQuery(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	id, err := url.PathUnescape(c.Param("id"))
+	if err != nil || id == "" {
+		return &Error{Kind: KindNotFound, Detail: fmt.Sprintf("no item %q", c.Param("id"))}
+	}
+	if s.deps.Similar == nil {
+		return &Error{Kind: KindUnavailable, Detail: "similar items are not configured"}
+	}
+	ctx := c.Request().Context()
+	resp, err := s.deps.Similar.Similar(ctx, id, k)
+	if err != nil {
+		return err
+	}
+	items := make([]similar.Item, len(resp.Items))
+	copy(items, resp.Items)
+	for i := range items {
+		if items[i].Reasons == nil {
+			items[i].Reasons = []string{}
+		}
+	}
+	resp.Items = items
+	return writeJSON(c, http.StatusOK, similarResponse{RequestID: RequestID(ctx), Response: resp})
 }
 
 // healthz serves GET /healthz: the process is alive.

@@ -31,4 +31,5 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/openapi.json", s.openAPI)
 	e.GET("/v1/models", s.models)
 	e.POST("/v1/recommendations", s.recommendations)
+	e.GET("/v1/items/:id/similar", s.similarItems)
 }

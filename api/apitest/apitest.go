@@ -162,7 +162,9 @@ func (d *Document) Validate(ref string, v any) error {
 //   - a JSON object body with a request_id has the header's value, and an
 //     application/problem+json body has the response's status.
 //
-// path may carry a query, which is ignored.
+// path may carry a query, which is ignored. A path that instantiates a
+// templated one, /v1/items/85123A/similar for /v1/items/{id}/similar, is
+// held against the template's operation.
 func (d *Document) Check(method, path string, status int, header http.Header, body []byte) error {
 	path, _, _ = strings.Cut(path, "?")
 	where := fmt.Sprintf("%s %s %d", method, path, status)
@@ -261,7 +263,7 @@ func (d *Document) response(method, path string, status int) (map[string]any, er
 	if err != nil {
 		return nil, err
 	}
-	if op, err := d.pointer("#/paths/" + escape(path) + "/" + strings.ToLower(method)); err == nil {
+	if op, err := d.pointer("#/paths/" + escape(d.template(path)) + "/" + strings.ToLower(method)); err == nil {
 		responses, _ := op["responses"].(map[string]any)
 		r, ok := responses[strconv.Itoa(status)]
 		if !ok {
@@ -274,6 +276,36 @@ func (d *Document) response(method, path string, status int) (map[string]any, er
 		}
 	}
 	return d.deref(resp)
+}
+
+// template returns the documented path that path instantiates: path itself
+// when the document has it, else the first (in sorted order) templated path
+// such as /v1/items/{id}/similar whose literal segments match and whose
+// {name} segments are not empty; path when none matches.
+func (d *Document) template(path string) string {
+	paths := d.root["paths"].(map[string]any)
+	if _, ok := paths[path]; ok {
+		return path
+	}
+	got := strings.Split(path, "/")
+	for _, p := range sortedKeys(paths) {
+		want := strings.Split(p, "/")
+		if len(want) != len(got) || !strings.Contains(p, "{") {
+			continue
+		}
+		match := true
+		for i, w := range want {
+			if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
+				match = match && got[i] != ""
+			} else {
+				match = match && w == got[i]
+			}
+		}
+		if match {
+			return p
+		}
+	}
+	return path
 }
 
 func escape(token string) string {

@@ -196,6 +196,35 @@ func TestCheckT(t *testing.T) {
 	}
 }
 
+// A path with parameters is held against its template's operation; a path
+// that fits no template gets the shared Problem response.
+func TestCheckTemplatedPath(t *testing.T) {
+	d := apitest.MustParse(t, []byte(strings.Replace(doc, `"/text":`,
+		`"/things/{id}/parts": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}}}}},
+    "/things/special/parts": {"get": {"responses": {"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/text":`, 1)))
+	if ops := d.Operations(); !slices.Contains(ops, "GET /things/{id}/parts") {
+		t.Fatalf("operations %v", ops)
+	}
+	h := header("X-Request-ID", "r1", "Content-Type", "application/json")
+	if err := d.Check("GET", "/things/42/parts?k=3", 200, h, []byte(`{"request_id":"r1","n":1}`)); err != nil {
+		t.Errorf("templated path: %v", err)
+	}
+	if err := d.Check("GET", "/things/42/parts", 200, h, []byte(`{"request_id":"r1"}`)); err == nil || !strings.Contains(err.Error(), `missing required "n"`) {
+		t.Errorf("templated path, bad body: %v", err)
+	}
+	// A literal path wins over the template.
+	if err := d.Check("GET", "/things/special/parts", 200, header("X-Request-ID", "r1", "Content-Type", "text/plain"), []byte("x")); err != nil {
+		t.Errorf("literal path: %v", err)
+	}
+	// An empty parameter, or another depth, is no match.
+	for _, p := range []string{"/things//parts", "/things/42/parts/more"} {
+		if err := d.Check("GET", p, 200, h, []byte(`{"request_id":"r1","n":1}`)); err == nil {
+			t.Errorf("%s matched a template", p)
+		}
+	}
+}
+
 // The real document parses, and the api package's answers without any
 // dependency (no recommender, readiness, models or telemetry) match it.
 func TestRealDocument(t *testing.T) {
@@ -221,6 +250,8 @@ func TestRealDocument(t *testing.T) {
 		{"DELETE", "/healthz", "", 405},
 		{"POST", "/v1/recommendations", `{"k":5}`, 503},
 		{"POST", "/v1/recommendations", `{"k":0,"mode":"fast"}`, 400},
+		{"GET", "/v1/items/85123A/similar", "", 503},
+		{"GET", "/v1/items/85123A/similar?k=0", "", 400},
 	} {
 		req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
 		if err != nil {
