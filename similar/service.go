@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tailorhq/tailor/features"
 )
@@ -52,7 +53,7 @@ type Product struct {
 // Item is one similar item of an answer.
 type Item struct {
 	Product
-	Score   float64  `json:"score"`  // in [0, 1], within its source
+	Score   float64  `json:"score"`  // in [0, 1], within its source, to 4 decimals
 	Rank    int      `json:"rank"`   // 1-based
 	Source  string   `json:"source"` // KindCoPurchase or KindContent
 	Reasons []string `json:"reasons"`
@@ -92,7 +93,7 @@ func (s *Service) Similar(ctx context.Context, id string, k int) (Response, erro
 	ns := s.index.Similar(j, k)
 	resp := Response{Item: s.product(j), Items: make([]Item, len(ns))}
 	for r, n := range ns {
-		resp.Items[r] = Item{Product: s.product(n.Index), Score: n.Score, Rank: r + 1, Source: n.Kind, Reasons: []string{n.Reason}}
+		resp.Items[r] = Item{Product: s.product(n.Index), Score: math.Round(n.Score*1e4) / 1e4, Rank: r + 1, Source: n.Kind, Reasons: []string{n.Reason}}
 	}
 	return resp, nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/tailorhq/tailor/features"
 	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/recommend"
+	"github.com/tailorhq/tailor/similar"
 	"github.com/tailorhq/tailor/telemetry"
 )
 
@@ -71,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "  model %s from %s\n", m.NameVersion(), m.Path)
 	}
 	fmt.Fprintf(stdout, "  %d items, %d customer profiles, recency measured at %s\n", a.items, a.profiles, a.now().Format(time.DateOnly))
-	fmt.Fprintln(stdout, "  POST /v1/recommendations, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models, SIGUSR1 rolls back")
+	fmt.Fprintln(stdout, "  POST /v1/recommendations, GET /v1/items/{id}/similar, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models, SIGUSR1 rolls back")
 	log.Info("serving", "addr", ln.Addr().String(), "models", names(reg), "runtime", model.RuntimeVersion(), "ready_after", time.Since(start).String())
 
 	// SIGHUP reloads the models directory (validated and warmed before the
@@ -118,6 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type app struct {
 	handler         http.Handler
 	svc             atomic.Pointer[recommend.Service] // nil until built
+	sim             atomic.Pointer[similar.Service]   // nil until built
 	reg             atomic.Pointer[model.Registry]
 	items           int
 	now             func() time.Time
@@ -131,7 +134,7 @@ type app struct {
 func newApp(cfg config, log *slog.Logger, tel *telemetry.Telemetry) *app {
 	a := &app{}
 	a.handler = api.New(api.Config{BodyLimit: cfg.bodyLimit}, api.Deps{
-		Recommender: a, Readiness: a, Models: a, Logger: log, Telemetry: echoTelemetry{tel},
+		Recommender: a, Similar: a, Readiness: a, Models: a, Logger: log, Telemetry: echoTelemetry{tel},
 	})
 	return a
 }
@@ -143,6 +146,20 @@ func (a *app) Recommend(ctx context.Context, req recommend.Request) (recommend.R
 		return recommend.Response{}, &api.Error{Kind: api.KindUnavailable, Detail: "not ready: the models are loading"}
 	}
 	return svc.Recommend(ctx, req)
+}
+
+// Similar answers 503 until the index is built, and 404 for an id that is
+// not in the catalog.
+func (a *app) Similar(ctx context.Context, id string, k int) (similar.Response, error) {
+	sim := a.sim.Load()
+	if sim == nil {
+		return similar.Response{}, &api.Error{Kind: api.KindUnavailable, Detail: "not ready: the similar-items index is building"}
+	}
+	resp, err := sim.Similar(ctx, id, k)
+	if errors.Is(err, similar.ErrUnknownItem) {
+		return resp, &api.Error{Kind: api.KindNotFound, Detail: fmt.Sprintf("no item %q in the catalog", id), Err: err}
+	}
+	return resp, err
 }
 
 // Ready is ready once everything is loaded and warmed, until draining.
@@ -188,6 +205,26 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 		return err
 	}
 	a.items = items.Len()
+	// The similar-items index reads the customer histories once; it builds
+	// beside the models and the store, and the server is ready when both are.
+	var (
+		simWG  sync.WaitGroup
+		simErr error
+	)
+	simCtx, stopSim := context.WithCancel(ctx)
+	defer func() { stopSim(); simWG.Wait() }() // on an early return too
+	simWG.Go(func() {
+		start := time.Now()
+		idx, err := similar.Load(simCtx, cfg.featuresDir, items, similar.Options{})
+		if err != nil {
+			simErr = err
+			return
+		}
+		a.sim.Store(similar.NewService(items, idx))
+		st := idx.Stats()
+		log.Info("similar items", "items", st.Items, "customers", st.Customers, "with_co_purchase", st.WithCoPurchase,
+			"co_purchase_links", st.CoPurchaseLinks, "content_links", st.ContentLinks, "took", time.Since(start).String())
+	})
 	reg, err := model.LoadRegistry(ctx, cfg.modelsDir, model.RegistryOptions{IntraOpThreads: cfg.intraOpThreads, CatalogIDs: items.IDs()})
 	if err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
@@ -233,6 +270,9 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 		return err
 	}
 
+	if simWG.Wait(); simErr != nil {
+		return simErr
+	}
 	a.svc.Store(svc)
 	a.now = now
 	return nil

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -225,6 +226,55 @@ func TestEndToEnd(t *testing.T) {
 	status, header, body := fetch(t, http.MethodPost, base+"/v1/recommendations", `{"k":1000}`)
 	if status != 400 || header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {
 		t.Errorf("k=1000: %d %s %s", status, header.Get("Content-Type"), body)
+	}
+	// Similar items: a popular item gets co-purchase neighbours first, each
+	// with a reason; a cold item (one buyer) still gets content neighbours.
+	type simResponse struct {
+		RequestID string `json:"request_id"`
+		Item      struct{ ID, Title string }
+		Items     []struct {
+			ID, Title, Category, Source string
+			Score                       float64
+			Rank                        int
+			Reasons                     []string
+		}
+	}
+	similarTo := func(id string, k int) simResponse {
+		t.Helper()
+		status, _, raw := fetch(t, http.MethodGet, base+"/v1/items/"+id+"/similar?k="+strconv.Itoa(k), "")
+		var r simResponse
+		if err := json.Unmarshal(raw, &r); status != 200 || err != nil {
+			t.Fatalf("similar to %s: %d %v %s", id, status, err, raw)
+		}
+		if r.Item.ID != id || len(r.Items) != k {
+			t.Fatalf("similar to %s: item %+v, %d items, want %d", id, r.Item, len(r.Items), k)
+		}
+		seen := map[string]bool{id: true}
+		for i, it := range r.Items {
+			if seen[it.ID] || it.Rank != i+1 || len(it.Reasons) != 1 || it.Title == "" {
+				t.Errorf("similar to %s, item %d: %+v", id, i, it)
+			}
+			seen[it.ID] = true
+			if i > 0 && r.Items[i-1].Source == "content" && it.Source == "co_purchase" {
+				t.Errorf("similar to %s: co-purchase item %d after a content item", id, i)
+			}
+		}
+		return r
+	}
+	popular := similarTo("85123A", 8)
+	if popular.Items[0].Source != "co_purchase" || !strings.HasPrefix(popular.Items[0].Reasons[0], "Customers who bought WHITE HANGING HEART T-LIGHT HOLDER also bought this (") {
+		t.Errorf("85123A: first item %+v", popular.Items[0])
+	}
+	for _, it := range similarTo("16161M", 5).Items {
+		if it.Source != "content" || !strings.HasPrefix(it.Reasons[0], "Like this one: ") {
+			t.Errorf("cold item 16161M: %+v", it)
+		}
+	}
+	if status, header, body := fetch(t, http.MethodGet, base+"/v1/items/NO-SUCH-ITEM/similar", ""); status != 404 || header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unknown item: %d %s %s", status, header.Get("Content-Type"), body)
+	}
+	if status, _, body := fetch(t, http.MethodGet, base+"/v1/items/85123A/similar?k=0", ""); status != 400 || !bytes.Contains(body, []byte(`"field":"k"`)) {
+		t.Errorf("k=0: %d %s", status, body)
 	}
 	// The models served, and the document itself.
 	if status, _, body := fetch(t, http.MethodGet, base+"/v1/models", ""); status != http.StatusOK {
