@@ -27,7 +27,7 @@ import (
 )
 
 // ortLib is the runtime library; run initialises the runtime itself.
-func ortLib(t *testing.T) string {
+func ortLib(t testing.TB) string {
 	t.Helper()
 	lib := os.Getenv("TAILOR_ONNXRUNTIME_LIB")
 	if lib == "" {
@@ -37,7 +37,7 @@ func ortLib(t *testing.T) string {
 }
 
 // testEnv is the environment of a server on the real models and data.
-func testEnv(t *testing.T, extra map[string]string) func(string) string {
+func testEnv(t testing.TB, extra map[string]string) func(string) string {
 	m := map[string]string{
 		"TAILOR_ADDR":            "127.0.0.1:0",
 		"TAILOR_MODELS_DIR":      filepath.Join("..", "..", "models"),
