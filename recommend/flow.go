@@ -23,7 +23,8 @@ type run struct {
 	prof    *features.CustomerProfile // nil: anonymous or unknown
 	noProf  string                    // why prof is nil
 	bought  []fallback.Purchase       // the customer's items in the vocabulary
-	owned   map[int]*features.ItemHistory
+	owned   []*features.ItemHistory   // by vocabulary index; nil: not bought
+	sc      *scratch
 	mask    []bool // true: the mode or a filter rules the item out
 	skip    func(j int) bool
 	country string
@@ -69,7 +70,7 @@ func (r *run) profile(ctx context.Context) {
 			r.s.deps.Log.WarnContext(ctx, "profile lookup failed; answering on the anonymous path", "user_id", r.req.UserID, "err", err)
 		}
 	}
-	r.owned = make(map[int]*features.ItemHistory)
+	r.owned = r.sc.owned
 	if r.prof != nil {
 		for i := range r.prof.Items {
 			h := &r.prof.Items[i]
@@ -90,8 +91,7 @@ func (r *run) profile(ctx context.Context) {
 // (top-k, popular lists) cost a slice read each.
 func (r *run) buildSkip() {
 	items := r.s.deps.Items
-	n := items.Len()
-	mask := make([]bool, n)
+	mask := r.sc.mask
 	switch r.req.Mode {
 	case ModeDiscover:
 		for _, b := range r.bought {
@@ -138,7 +138,7 @@ func (r *run) uncertain() (string, bool) {
 
 // cfScores runs the CF model on the customer's interaction vector.
 func (r *run) cfScores(ctx context.Context) ([]float32, error) {
-	x := make([]float32, r.s.deps.Items.Len())
+	x := r.sc.x
 	for _, b := range r.bought {
 		x[b.Index] = cf.Weight(float32(b.Invoices))
 	}
@@ -181,8 +181,8 @@ func (r *run) guarded(ctx context.Context, b Breaker, model string, fn func(cont
 // candidates gathers the top CF items, the customer's own items and popular
 // items that the mode and filters allow, with their feature inputs.
 func (r *run) candidates(scores []float32) []cand {
-	seen := make(map[int]bool)
-	var out []cand
+	seen := r.sc.seen
+	out := r.sc.cands[:0]
 	add := func(j int) {
 		if !seen[j] && !r.skip(j) {
 			seen[j] = true
@@ -213,20 +213,24 @@ func (r *run) candidates(scores []float32) []cand {
 	for i := range out {
 		c := &out[i]
 		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), Now: r.now}
-		if h, ok := r.owned[c.j]; ok {
+		if h := r.owned[c.j]; h != nil {
 			c.c.History = h
 		}
 		if best > 0 {
 			c.c.HasCF, c.c.CFScore = true, c.cf/best
 		}
 	}
+	r.sc.cands = out
 	return out
 }
 
 // rerank scores every candidate with the propensity model in one batch.
 func (r *run) rerank(ctx context.Context, cs []cand) error {
 	f := r.s.asm.Len()
-	rows := make([]float32, len(cs)*f)
+	if cap(r.sc.rows) < len(cs)*f {
+		r.sc.rows = make([]float32, len(cs)*f)
+	}
+	rows := r.sc.rows[:len(cs)*f]
 	defaulted := 0
 	for i := range cs {
 		defaulted += r.s.asm.Vector(&cs[i].c, rows[i*f:(i+1)*f])

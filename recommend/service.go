@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/tailorhq/tailor/catalog"
@@ -87,6 +88,38 @@ type Service struct {
 	cfg  Config
 	deps Deps
 	asm  *features.Assembler
+	pool sync.Pool // *scratch
+}
+
+// scratch is one request's working memory: the vocabulary-sized buffers and
+// the candidate and feature-row slices. The Service pools them, since every
+// known customer's request needs them all; they are zero (empty) when taken.
+type scratch struct {
+	x     []float32               // the interaction vector
+	mask  []bool                  // run.mask
+	seen  []bool                  // candidates already gathered
+	owned []*features.ItemHistory // run.owned
+	cands []cand
+	rows  []float32 // propensity feature rows
+}
+
+func (s *Service) getScratch() *scratch {
+	n := s.deps.Items.Len()
+	sc, _ := s.pool.Get().(*scratch)
+	if sc == nil || len(sc.x) != n {
+		sc = &scratch{x: make([]float32, n), mask: make([]bool, n), seen: make([]bool, n), owned: make([]*features.ItemHistory, n)}
+	}
+	return sc
+}
+
+func (s *Service) putScratch(sc *scratch) {
+	clear(sc.x)
+	clear(sc.mask)
+	clear(sc.seen)
+	clear(sc.owned)
+	clear(sc.cands[:cap(sc.cands)])
+	sc.cands = sc.cands[:0]
+	s.pool.Put(sc)
 }
 
 // New checks that the parts fit together: the propensity model's features
@@ -133,7 +166,9 @@ const (
 func (s *Service) Recommend(ctx context.Context, req Request) (Response, error) {
 	req = withDefaults(req)
 	now := s.cfg.Now()
-	r := &run{s: s, req: req, now: now}
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	r := &run{s: s, req: req, now: now, sc: sc}
 	r.profile(ctx)
 	r.buildSkip()
 	if err := ctx.Err(); err != nil {
