@@ -288,7 +288,7 @@ func (l *loaded) warmUp() error {
 				x[i] = 4 * rng.Float32()
 			}
 		}
-		y, err := l.run(x, n)
+		y, err := l.run(x, n, nil)
 		if err == nil {
 			err = checkOutputs(y, n*int(l.sess.outW), l.info.Kind == KindPropensity)
 		}
@@ -318,9 +318,10 @@ func checkOutputs(y []float32, want int, probability bool) error {
 
 // run feeds n rows of x to the model and returns its n × output-width values
 // in a fresh slice. CF at batch 1, the hot path, copies x into preallocated
-// tensors from a pool; other calls wrap x and a new slice in tensors made per
+// tensors from a pool and the output into dst when dst's capacity holds it
+// (a fresh slice otherwise); other calls ignore dst and wrap x and a new slice in tensors made per
 // call. BenchmarkCFTensors compares the two.
-func (l *loaded) run(x []float32, n int) ([]float32, error) {
+func (l *loaded) run(x []float32, n int, dst []float32) ([]float32, error) {
 	s := l.sess
 	if n < 1 || int64(len(x)) != int64(n)*s.width {
 		return nil, fmt.Errorf("%d values for %d rows of %d", len(x), n, s.width)
@@ -338,7 +339,7 @@ func (l *loaded) run(x []float32, n int) ([]float32, error) {
 		if err := s.sess.Run(p.vals[:1], p.vals[1:]); err != nil {
 			return nil, err
 		}
-		return slices.Clone(p.out.GetData()), nil
+		return append(dst[:0:min(cap(dst), len(p.out.GetData()))], p.out.GetData()...), nil
 	}
 	in, err := ort.NewTensor(ort.NewShape(int64(n), s.width), x)
 	if err != nil {
@@ -383,7 +384,7 @@ func newIOPair(width, outW int64) (*ioPair, error) {
 }
 
 // call runs n rows of x through the current model of a kind.
-func (r *Registry) call(ctx context.Context, kind string, x []float32, n int) ([]float32, error) {
+func (r *Registry) call(ctx context.Context, kind string, x []float32, n int, dst []float32) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -393,7 +394,7 @@ func (r *Registry) call(ctx context.Context, kind string, x []float32, n int) ([
 	}
 	defer g.release()
 	l := g.model(kind)
-	y, err := l.run(x, n)
+	y, err := l.run(x, n, dst)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", l.info.NameVersion(), err)
 	}
@@ -414,7 +415,14 @@ type CFModel struct{ r *Registry }
 // Score returns one score per vocabulary item for the interaction vector x
 // (one value per item, in ItemIDs order), in a fresh slice.
 func (m *CFModel) Score(ctx context.Context, x []float32) ([]float32, error) {
-	return m.r.call(ctx, KindCF, x, 1)
+	return m.r.call(ctx, KindCF, x, 1, nil)
+}
+
+// ScoreInto is Score writing the scores into dst's memory when its capacity
+// holds them all (a fresh slice otherwise), so that a caller can reuse one
+// buffer across calls.
+func (m *CFModel) ScoreInto(ctx context.Context, x, dst []float32) ([]float32, error) {
+	return m.r.call(ctx, KindCF, x, 1, dst)
 }
 
 // NameVersion is the current CF model's name@version ("" after Close).
@@ -431,7 +439,7 @@ type PropensityModel struct{ r *Registry }
 // Predict returns n purchase probabilities for n rows of features (row-major,
 // in FeatureNames order), in a fresh slice.
 func (m *PropensityModel) Predict(ctx context.Context, rows []float32, n int) ([]float32, error) {
-	return m.r.call(ctx, KindPropensity, rows, n)
+	return m.r.call(ctx, KindPropensity, rows, n, nil)
 }
 
 // FeatureNames are the model's input columns in order, the same in every

@@ -333,6 +333,31 @@ func score(t *testing.T, cf *model.CFModel) []float32 {
 	return y
 }
 
+func TestCFScoreInto(t *testing.T) {
+	t.Parallel() // after TestInitRuntime; see the note at the top
+	ortest.Init(t)
+	ctx := context.Background()
+	dir := writeDir(t, map[string][]byte{"cf.onnx": scaledCF(t, "v1", 1), "propensity.onnx": prop(t, "p1", feats, true, true)})
+	r, err := model.LoadRegistry(ctx, dir, model.RegistryOptions{CatalogIDs: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	want := score(t, r.CF())
+	for _, dst := range [][]float32{nil, make([]float32, 1), make([]float32, len(want)), make([]float32, 2, len(want)+5)} {
+		got, err := r.CF().ScoreInto(ctx, []float32{1, 2, 3}, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("ScoreInto(dst len %d cap %d) = %v, Score = %v", len(dst), cap(dst), got, want)
+		}
+		if cap(dst) >= len(want) && &got[0] != &dst[:1][0] {
+			t.Errorf("ScoreInto(dst cap %d) did not write into dst", cap(dst))
+		}
+	}
+}
+
 func TestRegistryReloadAndRollback(t *testing.T) {
 	t.Parallel() // after TestInitRuntime; see the note at the top
 	ortest.Init(t)

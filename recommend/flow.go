@@ -144,7 +144,15 @@ func (r *run) cfScores(ctx context.Context) ([]float32, error) {
 	}
 	var scores []float32
 	err := r.guarded(ctx, r.s.deps.CFBreaker, r.s.deps.CF.NameVersion(), func(ctx context.Context) error {
-		out, err := r.s.deps.CF.Score(ctx, x)
+		var (
+			out []float32
+			err error
+		)
+		if into, ok := r.s.deps.CF.(cfScoreInto); ok {
+			out, err = into.ScoreInto(ctx, x, r.sc.scores)
+		} else {
+			out, err = r.s.deps.CF.Score(ctx, x)
+		}
 		if err != nil {
 			return err
 		}

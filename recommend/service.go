@@ -48,6 +48,12 @@ type profilesWithHit interface {
 	ProfileWithHit(ctx context.Context, customerID string) (*features.CustomerProfile, bool, error)
 }
 
+// cfScoreInto is what model.CFModel offers beyond CF: the scores written
+// into a caller's buffer, which the flow keeps in its pooled scratch.
+type cfScoreInto interface {
+	ScoreInto(ctx context.Context, x, dst []float32) ([]float32, error)
+}
+
 // breakerState is what a breaker offers beyond Breaker: its state, for spans.
 type breakerState interface{ State() string }
 
@@ -95,19 +101,20 @@ type Service struct {
 // the candidate and feature-row slices. The Service pools them, since every
 // known customer's request needs them all; they are zero (empty) when taken.
 type scratch struct {
-	x     []float32               // the interaction vector
-	mask  []bool                  // run.mask
-	seen  []bool                  // candidates already gathered
-	owned []*features.ItemHistory // run.owned
-	cands []cand
-	rows  []float32 // propensity feature rows
+	x      []float32               // the interaction vector
+	scores []float32               // the CF scores, when the model writes into it
+	mask   []bool                  // run.mask
+	seen   []bool                  // candidates already gathered
+	owned  []*features.ItemHistory // run.owned
+	cands  []cand
+	rows   []float32 // propensity feature rows
 }
 
 func (s *Service) getScratch() *scratch {
 	n := s.deps.Items.Len()
 	sc, _ := s.pool.Get().(*scratch)
 	if sc == nil || len(sc.x) != n {
-		sc = &scratch{x: make([]float32, n), mask: make([]bool, n), seen: make([]bool, n), owned: make([]*features.ItemHistory, n)}
+		sc = &scratch{x: make([]float32, n), scores: make([]float32, n), mask: make([]bool, n), seen: make([]bool, n), owned: make([]*features.ItemHistory, n)}
 	}
 	return sc
 }
