@@ -25,8 +25,7 @@ type run struct {
 	bought  []fallback.Purchase       // the customer's items in the vocabulary
 	owned   []*features.ItemHistory   // by vocabulary index; nil: not bought
 	sc      *scratch
-	mask    []bool // true: the mode or a filter rules the item out
-	skip    func(j int) bool
+	skip    func(j int) bool // true: the mode or a filter rules the item out
 	country string
 	models  []string
 }
@@ -124,7 +123,6 @@ func (r *run) buildSkip() {
 			mask[j] = (f.MaxPrice != nil && it.Price > *f.MaxPrice) || (len(cats) > 0 && !cats[it.Category])
 		}
 	}
-	r.mask = mask
 	r.skip = func(j int) bool { return mask[j] }
 }
 

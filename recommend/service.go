@@ -103,7 +103,7 @@ type Service struct {
 type scratch struct {
 	x      []float32               // the interaction vector
 	scores []float32               // the CF scores, when the model writes into it
-	mask   []bool                  // run.mask
+	mask   []bool                  // behind run.skip
 	seen   []bool                  // candidates already gathered
 	owned  []*features.ItemHistory // run.owned
 	cands  []cand

@@ -63,6 +63,9 @@ func (p profiles) Profile(_ context.Context, id string) (*features.CustomerProfi
 	if c, ok := p[id]; ok {
 		return c, nil
 	}
+	if id == "store-down" {
+		return nil, errors.New("bbolt: database not open")
+	}
 	return nil, fmt.Errorf("customer %q: %w", id, features.ErrNotFound)
 }
 
@@ -214,6 +217,7 @@ func TestFallbackPaths(t *testing.T) {
 		wantSource         string
 	}{
 		{"unknown customer", "nobody", "", false, recommend.ReasonAnonymous, "rule:popular_overall"},
+		{"profile store failing", "store-down", "", false, recommend.ReasonProfileStore, "rule:popular_overall"},
 		{"anonymous", "", "", false, recommend.ReasonAnonymous, "rule:popular_overall"},
 		{"too little history", "thin", "", false, fallback.ReasonTooLittleHistory, "rule:buy_again"},
 		{"failing cf", "c1", "fail", false, recommend.ReasonCFUnavailable + ": error", "rule:buy_again"},
@@ -284,6 +288,20 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	}
 	if f.cfBreak.State() != "closed" || resp.Items[0].Source != "propensity@test" {
 		t.Errorf("after recovery: breaker %s, source %s", f.cfBreak.State(), resp.Items[0].Source)
+	}
+}
+
+// TestNothingLeft asks for items the filters rule out entirely: the answer
+// is empty but says why, and still names the models that ran.
+func TestNothingLeft(t *testing.T) {
+	f := newFixture(t)
+	zero := 0.5
+	resp, err := f.svc.Recommend(context.Background(), recommend.Request{UserID: "c1", K: 5, Filters: recommend.Filters{MaxPrice: &zero}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Items) != 0 || !resp.Degraded || resp.FallbackReason != recommend.ReasonNoModelCandidates || !slices.Equal(resp.Models, []string{"cf@test"}) {
+		t.Errorf("got %+v", resp)
 	}
 }
 
