@@ -110,8 +110,8 @@ func TestBuildItemStats(t *testing.T) {
 	got := features.BuildItemStats(ps, []string{"Z", "X", "Y"}, ref, price, category)
 	want := []features.ItemStats{
 		{Item: "Z", Category: "misc", Price: 0.5},
-		{Item: "X", Category: "misc", Price: 1.25, Buyers: 3, RecentBuyers: 2, RepeatRate: 1.0 / 3},
-		{Item: "Y", Category: "misc", Price: 7, Buyers: 1, RecentBuyers: 1},
+		{Item: "X", Category: "misc", Price: 1.25, Buyers: 3, RecentBuyers: 2, PriorBuyers: 2, RepeatRate: 1.0 / 3, FirstSold: at(-50)}, // prior: c1 at -50, c2 at -40
+		{Item: "Y", Category: "misc", Price: 7, Buyers: 1, RecentBuyers: 1, FirstSold: at(-1)},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d stats, want %d", len(got), len(want))
@@ -119,7 +119,7 @@ func TestBuildItemStats(t *testing.T) {
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Item != w.Item || g.Category != w.Category || g.Price != w.Price || g.Buyers != w.Buyers ||
-			g.RecentBuyers != w.RecentBuyers || math.Abs(g.RepeatRate-w.RepeatRate) > 1e-12 || math.IsNaN(g.RepeatRate) {
+			g.RecentBuyers != w.RecentBuyers || g.PriorBuyers != w.PriorBuyers || !g.FirstSold.Equal(w.FirstSold) || math.Abs(g.RepeatRate-w.RepeatRate) > 1e-12 || math.IsNaN(g.RepeatRate) {
 			t.Errorf("stats[%d] = %+v\nwant       %+v", i, g, w)
 		}
 	}
@@ -166,7 +166,7 @@ func known() (*features.CustomerProfile, *features.ItemStats, time.Time) {
 		Categories: map[string]float64{"mugs": 0.75, "bags": 0.25},
 		Items:      []features.ItemHistory{{Item: "A", Invoices: 3, Quantity: 9, Last: at(-10)}, {Item: "O", Invoices: 1, Quantity: 1, Last: at(-100)}},
 	}
-	s := &features.ItemStats{Item: "A", Category: "mugs", Price: 2.5, Buyers: 9, RecentBuyers: 4, RepeatRate: 0.25}
+	s := &features.ItemStats{Item: "A", Category: "mugs", Price: 2.5, Buyers: 9, RecentBuyers: 4, PriorBuyers: 2, RepeatRate: 0.25, FirstSold: at(-200)}
 	return c, s, now
 }
 
@@ -178,7 +178,10 @@ func TestVector(t *testing.T) {
 	old, _ := cust.History("O")
 	other := *item
 	other.Item, other.Category = "O", "bags"
-	itemCols := map[string]float32{"item_buyers_log": l1p(9), "item_recent_buyers_log": l1p(4), "item_repeat_rate": 0.25, "item_price_log": l1p(2.5)}
+	itemCols := map[string]float32{"item_buyers_log": l1p(9), "item_recent_buyers_log": l1p(4), "item_repeat_rate": 0.25, "item_price_log": l1p(2.5),
+		"item_trend": float32(math.Log(5.0 / 3)), "item_age_log": l1p(200)}
+	newCols := map[string]float32{"new_cf_score": 0, "new_recent_buyers_log": l1p(4)}
+	ownedCols := map[string]float32{"new_cf_score": 0, "new_recent_buyers_log": 0}
 	defaults := map[string]float32{
 		"cf_score": 0, "bought_before": 0, "item_invoices_log": 0, "item_basket_share": 0,
 		"item_days_since_log": l1p(365), "item_recent_90d": 0, "customer_recency_log": l1p(365),
@@ -201,21 +204,21 @@ func TestVector(t *testing.T) {
 		defaulted int
 	}{
 		{"unknown customer", features.Candidate{Item: item, Now: now, CFScore: 0.9},
-			merge(defaults, itemCols), 10},
+			merge(defaults, itemCols, newCols), 11},
 		{"history but no customer", features.Candidate{History: &hist, Item: item, Now: now},
-			merge(defaults, itemCols), 10},
+			merge(defaults, itemCols, newCols), 11},
 		{"bought it, with CF", features.Candidate{Customer: cust, History: &hist, Item: item, Now: now, CFScore: 0.5, HasCF: true},
-			merge(itemCols, custCols, map[string]float32{
+			merge(itemCols, custCols, ownedCols, map[string]float32{
 				"cf_score": 0.5, "bought_before": 1, "item_invoices_log": l1p(3),
 				"item_basket_share": 0.5, "item_days_since_log": l1p(10), "item_recent_90d": 1, "category_affinity": 0.75,
 			}), 0},
 		{"bought long ago, no CF", features.Candidate{Customer: cust, History: &old, Item: &other, Now: now, CFScore: 0.9},
-			merge(itemCols, custCols, map[string]float32{
+			merge(itemCols, custCols, ownedCols, map[string]float32{
 				"cf_score": 0, "bought_before": 1, "item_invoices_log": l1p(1),
 				"item_basket_share": float32(1.0 / 6), "item_days_since_log": l1p(100), "item_recent_90d": 0, "category_affinity": 0.25,
 			}), 1},
 		{"never bought it", features.Candidate{Customer: cust, Item: item, Now: now, CFScore: 1, HasCF: true},
-			merge(defaults, itemCols, custCols, map[string]float32{"cf_score": 1, "category_affinity": 0.75}), 5},
+			merge(defaults, itemCols, custCols, newCols, map[string]float32{"cf_score": 1, "new_cf_score": 1, "category_affinity": 0.75}), 5},
 	}
 	names := features.Names()
 	reversed := slices.Clone(names)

@@ -47,12 +47,14 @@ func (c *CustomerProfile) History(item string) (ItemHistory, bool) {
 
 // ItemStats is what Tailor knows offline about one item.
 type ItemStats struct {
-	Item         string  `json:"item"`
-	Category     string  `json:"category"`
-	Price        float64 `json:"price"`
-	Buyers       int     `json:"buyers"`        // distinct customers
-	RecentBuyers int     `json:"recent_buyers"` // distinct customers in the RecentWindow before the reference time
-	RepeatRate   float64 `json:"repeat_rate"`   // share of buyers with two or more invoices of it
+	Item         string    `json:"item"`
+	Category     string    `json:"category"`
+	Price        float64   `json:"price"`
+	Buyers       int       `json:"buyers"`        // distinct customers
+	RecentBuyers int       `json:"recent_buyers"` // distinct customers in the RecentWindow before the reference time
+	PriorBuyers  int       `json:"prior_buyers"`  // distinct customers in the RecentWindow before that one
+	RepeatRate   float64   `json:"repeat_rate"`   // share of buyers with two or more invoices of it
+	FirstSold    time.Time `json:"first_sold"`    // the item's first sale
 }
 
 // RecentWindow is how far back an item's recent popularity looks.
@@ -132,12 +134,15 @@ func BuildItemStats(ps []dataset.Purchase, items []string, ref time.Time, price 
 	type agg struct {
 		buyers map[string]map[string]struct{} // customer → invoices
 		recent map[string]struct{}
+		prior  map[string]struct{}
+		first  time.Time
 	}
 	byID := make(map[string]*agg, len(items))
 	for _, id := range items {
-		byID[id] = &agg{buyers: make(map[string]map[string]struct{}), recent: make(map[string]struct{})}
+		byID[id] = &agg{buyers: make(map[string]map[string]struct{}), recent: make(map[string]struct{}), prior: make(map[string]struct{})}
 	}
 	from := ref.Add(-RecentWindow)
+	priorFrom := from.Add(-RecentWindow)
 	for _, p := range ps {
 		a := byID[p.Item]
 		if a == nil || !p.Time.Before(ref) {
@@ -149,14 +154,21 @@ func BuildItemStats(ps []dataset.Purchase, items []string, ref time.Time, price 
 			a.buyers[p.Customer] = inv
 		}
 		inv[p.Invoice] = struct{}{}
-		if !p.Time.Before(from) {
+		switch {
+		case !p.Time.Before(from):
 			a.recent[p.Customer] = struct{}{}
+		case !p.Time.Before(priorFrom):
+			a.prior[p.Customer] = struct{}{}
+		}
+		if a.first.IsZero() || p.Time.Before(a.first) {
+			a.first = p.Time
 		}
 	}
 	out := make([]ItemStats, len(items))
 	for n, id := range items {
 		a := byID[id]
-		s := ItemStats{Item: id, Category: category(id), Price: price(id), Buyers: len(a.buyers), RecentBuyers: len(a.recent)}
+		s := ItemStats{Item: id, Category: category(id), Price: price(id), Buyers: len(a.buyers), RecentBuyers: len(a.recent),
+			PriorBuyers: len(a.prior), FirstSold: a.first.UTC()}
 		repeat := 0
 		for _, inv := range a.buyers {
 			if len(inv) >= 2 {

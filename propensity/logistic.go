@@ -62,35 +62,28 @@ func Fit(d *Dataset, p Params) (*Model, int, error) {
 	if pos == 0 || pos == n {
 		return nil, 0, errors.New("propensity: labels are all one class")
 	}
-	mean, std := make([]float64, f), make([]float64, f)
-	constant := make([]bool, f)
-	for r := 0; r < n; r++ {
-		for c := 0; c < f; c++ {
-			mean[c] += float64(d.X[r*f+c])
-		}
-	}
-	for c := range mean {
-		mean[c] /= float64(n)
-	}
-	for r := 0; r < n; r++ {
-		for c := 0; c < f; c++ {
-			v := float64(d.X[r*f+c]) - mean[c]
-			std[c] += v * v
-		}
-	}
-	for c := range std {
-		std[c] = math.Sqrt(std[c] / float64(n))
-		if std[c] < 1e-9 {
-			// A constant column carries no information: standardised it is
-			// all zeros, its gradient is 0, and a unit curvature keeps the
-			// Hessian invertible, so its weight stays exactly 0.
-			std[c], constant[c] = 1, true
-		}
-	}
+	mean, std, constant := standardise(d)
 	dim := f + 1 // last is the bias
 	w := make([]float64, dim)
 	w[f] = math.Log(float64(pos) / float64(n-pos))
 	z := make([]float64, dim)
+	// loss is the penalised negative log-likelihood at w.
+	loss := func(w []float64) float64 {
+		var l float64
+		for r := 0; r < n; r++ {
+			row := d.X[r*f : (r+1)*f]
+			s := w[f]
+			for c := 0; c < f; c++ {
+				s += w[c] * (float64(row[c]) - mean[c]) / std[c]
+			}
+			// log(1+e^s) − y·s, computed without overflow.
+			l += math.Max(s, 0) + math.Log1p(math.Exp(-math.Abs(s))) - float64(d.Labels[r])*s
+		}
+		for c := 0; c < f; c++ {
+			l += p.L2 / 2 * w[c] * w[c]
+		}
+		return l
+	}
 	iters := 0
 	for iters < p.Iterations {
 		iters++
@@ -138,11 +131,26 @@ func Fit(d *Dataset, p Params) (*Model, int, error) {
 		if err := ch.SolveVecTo(&step, mat.NewVecDense(dim, grad)); err != nil {
 			return nil, iters, fmt.Errorf("propensity: newton step: %w", err)
 		}
+		// Pure Newton can overshoot on nearly separable rows and diverge, so
+		// the step is halved until the penalised loss goes down (backtracking
+		// line search); near the optimum the full step is taken.
+		before := loss(w)
+		next := make([]float64, dim)
+		t := 1.0
+		for range 30 {
+			for a := range w {
+				next[a] = w[a] - t*step.AtVec(a)
+			}
+			if loss(next) <= before {
+				break
+			}
+			t /= 2
+		}
 		var maxDelta float64
 		for a := range w {
-			w[a] -= step.AtVec(a)
-			maxDelta = math.Max(maxDelta, math.Abs(step.AtVec(a)))
+			maxDelta = math.Max(maxDelta, math.Abs(next[a]-w[a]))
 		}
+		copy(w, next)
 		if maxDelta < p.Tolerance {
 			break
 		}
@@ -160,6 +168,37 @@ func Fit(d *Dataset, p Params) (*Model, int, error) {
 		}
 	}
 	return m, iters, nil
+}
+
+// standardise returns each feature's mean and standard deviation over d's
+// rows, and which features are constant (their std is reported as 1).
+func standardise(d *Dataset) (mean, std []float64, constant []bool) {
+	n, f := d.Rows(), len(d.Names)
+	mean, std, constant = make([]float64, f), make([]float64, f), make([]bool, f)
+	for r := 0; r < n; r++ {
+		for c := 0; c < f; c++ {
+			mean[c] += float64(d.X[r*f+c])
+		}
+	}
+	for c := range mean {
+		mean[c] /= float64(n)
+	}
+	for r := 0; r < n; r++ {
+		for c := 0; c < f; c++ {
+			v := float64(d.X[r*f+c]) - mean[c]
+			std[c] += v * v
+		}
+	}
+	for c := range std {
+		std[c] = math.Sqrt(std[c] / float64(n))
+		if std[c] < 1e-9 {
+			// A constant column carries no information: standardised it is
+			// all zeros, its gradient is 0, and a unit curvature keeps the
+			// Hessian invertible, so its weight stays exactly 0.
+			std[c], constant[c] = 1, true
+		}
+	}
+	return mean, std, constant
 }
 
 func sigmoid(s float64) float64 { return 1 / (1 + math.Exp(-s)) }

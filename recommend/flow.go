@@ -195,7 +195,11 @@ func (r *run) candidates(scores []float32) []cand {
 			out = append(out, cand{j: j, cf: scores[j], cfPos: -1})
 		}
 	}
-	for pos, j := range cf.TopK(scores, r.s.cfg.CFCandidates, r.skip) {
+	top := r.s.cfg.CFCandidates
+	if r.req.Mode == ModeDiscover {
+		top = r.s.cfg.DiscoverCFCandidates
+	}
+	for pos, j := range cf.TopK(scores, top, r.skip) {
 		add(j)
 		out[len(out)-1].cfPos = pos
 	}

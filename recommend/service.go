@@ -66,8 +66,9 @@ func (nopObserver) RecordFallback(context.Context, string)                      
 
 // Config tunes the flow.
 type Config struct {
-	CFCandidates      int // top CF items considered; default 100
-	PopularCandidates int // popular items considered; default 20
+	CFCandidates         int // top CF items considered; default 100
+	DiscoverCFCandidates int // top CF items considered in discover mode; default 300
+	PopularCandidates    int // popular items considered; default 20
 	// Now is the reference time for recency: the data's end for the bundled
 	// data, the wall clock in a live shop.
 	Now         func() time.Time
@@ -138,6 +139,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	if cfg.CFCandidates <= 0 {
 		cfg.CFCandidates = 100
+	}
+	if cfg.DiscoverCFCandidates <= 0 {
+		cfg.DiscoverCFCandidates = 300
 	}
 	if cfg.PopularCandidates <= 0 {
 		cfg.PopularCandidates = 20

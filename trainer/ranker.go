@@ -30,8 +30,9 @@ type Ranker struct {
 
 // Candidate counts the ranker draws from each source.
 const (
-	CFCandidates      = 100
-	PopularCandidates = 20
+	CFCandidates         = 100
+	DiscoverCFCandidates = 300
+	PopularCandidates    = 20
 )
 
 // NewRanker builds a ranker from trained parts. items must be in vocabulary
@@ -106,7 +107,11 @@ func (r *Ranker) gather(prof *features.CustomerProfile, skip func(j int) bool) [
 	var best float32
 	if hasCF {
 		r.cf.Score(x, scores)
-		top := cf.TopK(scores, r.candidates, skip)
+		n := r.candidates
+		if skip != nil {
+			n = DiscoverCFCandidates
+		}
+		top := cf.TopK(scores, n, skip)
 		if len(top) > 0 {
 			best = scores[top[0]]
 		}
@@ -195,7 +200,28 @@ func (r *Ranker) Recommend(customer string, k int, skip func(item string) bool) 
 // examples turns one customer's candidates into propensity training rows,
 // labelled 1 when the customer bought the item in the label period.
 func (r *Ranker) examples(customer string, bought map[string]struct{}, d *propensity.Dataset) {
-	ps := r.gather(r.profiles[customer], nil)
+	prof := r.profiles[customer]
+	ps := r.gather(prof, nil)
+	// The discover mode gathers deeper among the items the customer never
+	// bought; its candidates are examples too, so that the model learns to
+	// rank the ones it will be asked to rank.
+	inAuto := make(map[int]bool, len(ps))
+	for _, p := range ps {
+		inAuto[p.j] = true
+	}
+	owned := make(map[int]bool)
+	if prof != nil {
+		for _, h := range prof.Items {
+			if j, ok := r.vocab.Index(h.Item); ok {
+				owned[j] = true
+			}
+		}
+	}
+	for _, p := range r.gather(prof, func(j int) bool { return owned[j] }) {
+		if !inAuto[p.j] {
+			ps = append(ps, p)
+		}
+	}
 	f := r.asm.Len()
 	row := make([]float32, f)
 	for i := range ps {

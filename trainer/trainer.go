@@ -28,7 +28,10 @@ type Config struct {
 	// the last evaluate.ValidationMonths before Cut.
 	Grid       []cf.ALSParams
 	Propensity propensity.Params
-	Logger     *slog.Logger
+	// LabelWindows is how many consecutive ValidationMonths-long windows
+	// before Cut give the propensity model's examples (default 1).
+	LabelWindows int
+	Logger       *slog.Logger
 }
 
 // DefaultGrid is the CF grid cmd/train tunes: 2 ALS fits, each read with 3
@@ -50,6 +53,10 @@ func DefaultGrid() []cf.ALSParams {
 	}
 	return g
 }
+
+// DefaultLabelWindows is how many label windows cmd/train and the quality
+// benchmark give the propensity model.
+const DefaultLabelWindows = 1
 
 // Models is everything one training run produces.
 type Models struct {
@@ -148,35 +155,39 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	}
 	step("cf chosen", "factors", best.Factors, "lambda", best.Lambda, "alpha", best.Alpha, "fold_lambda", best.FoldLambda)
 
-	// 2. Propensity: features as of featureCut (the chosen early CF fit, the
-	// profiles and item stats before featureCut), labels from what each
-	// customer bought in [featureCut, Cut).
-	earlyLR, err := bestALS.FoldIn()
-	if err != nil {
-		return nil, err
-	}
-	earlyCat := catalog.Build(early)
-	earlyItems := itemStats(early, earlyCat, earlyM.Items.IDs(), featureCut)
-	earlyProfiles := features.BuildProfiles(early, categoryOf(earlyCat))
-	labeler, err := NewRanker(earlyM.Items, earlyLR, nil, earlyProfiles, earlyItems, featureCut)
-	if err != nil {
-		return nil, err
-	}
+	// 2. Propensity: for each label window, features as of the window's
+	// start (a CF fit, the profiles and item stats before it) and labels
+	// from what each customer bought in the window. The first window is
+	// [featureCut, Cut) and reuses the chosen early CF fit; each further one
+	// is the ValidationMonths before the previous.
 	ds := &propensity.Dataset{Names: features.Names()}
-	for _, c := range val.Customers {
-		truth := make(map[string]struct{})
-		for _, id := range val.Truth(c) {
-			truth[id] = struct{}{}
+	windows := max(cfg.LabelWindows, 1)
+	for w := range windows {
+		to := cfg.Cut.AddDate(0, -w*evaluate.ValidationMonths, 0)
+		from := to.AddDate(0, -evaluate.ValidationMonths, 0)
+		als := bestALS
+		before := dataset.Before(train, from)
+		m := evaluate.TrainMatrix(before)
+		if w > 0 {
+			var err error
+			if als, err = cf.FitALS(m, best, nil); err != nil {
+				return nil, err
+			}
 		}
-		labeler.examples(c, truth, ds)
+		custs, err := labelWindow(train, before, m, als, from, to, ds)
+		if err != nil {
+			return nil, err
+		}
+		report.PropensityCusts += custs
+		step("propensity window", "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "customers", custs, "rows", ds.Rows())
 	}
 	for _, y := range ds.Labels {
 		if y == 1 {
 			report.PropensityPos++
 		}
 	}
-	report.PropensityRows, report.PropensityCusts = ds.Rows(), len(val.Customers)
-	step("propensity examples", "rows", ds.Rows(), "positives", report.PropensityPos, "customers", len(val.Customers))
+	report.PropensityRows = ds.Rows()
+	step("propensity examples", "rows", ds.Rows(), "positives", report.PropensityPos, "customers", report.PropensityCusts)
 	prop, iters, err := propensity.Fit(ds, cfg.Propensity)
 	if err != nil {
 		return nil, err
@@ -239,3 +250,30 @@ func categoryOf(cat *catalog.Catalog) func(string) string {
 }
 
 func round4(v float64) float64 { return float64(int(v*1e4+0.5)) / 1e4 }
+
+// labelWindow appends the propensity examples of one label window: the
+// candidates the served flow would gather at from, with the CF fit als on
+// the purchases before it, labelled by what each customer bought in
+// [from, to). It returns how many customers gave examples.
+func labelWindow(train, before []dataset.Purchase, m *cf.Interactions, als *cf.ALS, from, to time.Time, ds *propensity.Dataset) (int, error) {
+	lr, err := als.FoldIn()
+	if err != nil {
+		return 0, err
+	}
+	cat := catalog.Build(before)
+	items := itemStats(before, cat, m.Items.IDs(), from)
+	profiles := features.BuildProfiles(before, categoryOf(cat))
+	labeler, err := NewRanker(m.Items, lr, nil, profiles, items, from)
+	if err != nil {
+		return 0, err
+	}
+	split := evaluate.NewSplit(train, from, to)
+	for _, c := range split.Customers {
+		truth := make(map[string]struct{})
+		for _, id := range split.Truth(c) {
+			truth[id] = struct{}{}
+		}
+		labeler.examples(c, truth, ds)
+	}
+	return len(split.Customers), nil
+}

@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	resultsPath := fs.String("results", "benchmarks/RESULTS.md", "file whose quality section is replaced; empty: print only")
 	cutS := fs.String("cut", "2011-09-01", "train before this date")
 	endS := fs.String("end", "2011-11-01", "test until this date (exclusive)")
+	windows := fs.Int("label-windows", trainer.DefaultLabelWindows, "two-month label windows the propensity model learns from")
+	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -70,15 +72,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	split := evaluate.NewSplit(ps, cut, end)
 	const k = 10
-	rows, err := evaluate.Baselines(split, k, func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...)) })
-	if err != nil {
-		return err
+	var rows []evaluate.Result
+	if *withBaselines {
+		if rows, err = evaluate.Baselines(split, k, func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...)) }); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	trainStart := time.Now()
-	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), Logger: log})
+	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), LabelWindows: *windows, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), Logger: log})
+	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), LabelWindows: trainer.DefaultLabelWindows, Logger: log})
 	if err != nil {
 		return err
 	}
