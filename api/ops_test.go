@@ -123,7 +123,7 @@ func TestOpenAPIDocument(t *testing.T) {
 func TestValidatorRejects(t *testing.T) {
 	d := loadOpenAPI(t)
 	const item = "#/components/schemas/Item"
-	good := `{"id":"1","title":"t","price":1,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[]}`
+	good := `{"id":"1","title":"t","price":1,"category":"c","in_stock":true,"score":0.5,"rank":1,"source":"s","reasons":[]}`
 	if err := d.Validate(item, mustParse(t, good)); err != nil {
 		t.Fatalf("good item rejected: %v", err)
 	}
