@@ -141,7 +141,8 @@ func TestValidatorRejects(t *testing.T) {
 		}
 	}
 	const req = "#/components/schemas/RecommendationRequest"
-	for _, bad := range []string{`{"mode":"fast"}`, `{"k":101}`, `{"context":{"a":1}}`, `{"filters":{"maxprice":1}}`} {
+	for _, bad := range []string{`{"mode":"fast"}`, `{"k":101}`, `{"context":{"a":1}}`, `{"filters":{"maxprice":1}}`,
+		`{"filters":{"categories":["shoes"]}}`, `{"diversity":{"max_per_category":0}}`, `{"filters":{"in_stock_only":1}}`} {
 		if d.Validate(req, mustParse(t, bad)) == nil {
 			t.Errorf("accepted request %s", bad)
 		}
