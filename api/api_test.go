@@ -166,7 +166,8 @@ func TestRecommendationsEveryField(t *testing.T) {
 	h := newHarness(t, Config{}, Deps{})
 	body := `{"user_id":"12347","session_id":"s-1","k":3,"mode":"discover",
 		"context":{"device":"mobile","country":"Iceland","intent":"gift","query":"red candle","current_item":"85123A"},
-		"filters":{"exclude":["22423"],"max_price":5.5,"categories":["candles","kitchen"]},"explain":true}`
+		"filters":{"exclude":["22423"],"min_price":1,"max_price":5.5,"categories":["candles & lights","kitchen & dining"],"in_stock_only":false},
+		"diversity":{"max_per_category":2},"explain":true}`
 	if err := h.doc.Validate("#/components/schemas/RecommendationRequest", mustParse(t, body)); err != nil {
 		t.Fatalf("the example request does not match the document: %v", err)
 	}
@@ -178,7 +179,9 @@ func TestRecommendationsEveryField(t *testing.T) {
 	if got.K != 3 || got.Mode != recommend.ModeDiscover || got.SessionID != "s-1" || !got.Explain ||
 		got.Context["query"] != "red candle" || len(got.Context) != 5 ||
 		got.Filters.MaxPrice == nil || *got.Filters.MaxPrice != 5.5 ||
-		strings.Join(got.Filters.Exclude, ",") != "22423" || strings.Join(got.Filters.Categories, ",") != "candles,kitchen" {
+		got.Filters.MinPrice == nil || *got.Filters.MinPrice != 1 || got.Filters.InStockOnly == nil || *got.Filters.InStockOnly ||
+		got.Diversity.MaxPerCategory != 2 ||
+		strings.Join(got.Filters.Exclude, ",") != "22423" || strings.Join(got.Filters.Categories, ",") != "candles & lights,kitchen & dining" {
 		t.Errorf("recommender got %+v", got)
 	}
 }

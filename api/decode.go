@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tailorhq/tailor/catalog"
 	"github.com/tailorhq/tailor/recommend"
 )
 
@@ -63,9 +64,10 @@ func requireJSON(contentType string) error {
 
 // decodeRecommendationRequest turns a body into a request with the defaults
 // applied (k 10, mode auto), or returns an *Error of KindInvalid naming every
-// bad field. It is strict: an unknown field (top level or in filters) is an
-// error, so a typo such as "max_prize" cannot silently drop a filter. A JSON
-// null counts as an absent optional field.
+// bad field. It is strict: an unknown field (top level, in filters or in
+// diversity) is an error, so a typo such as "max_prize" cannot silently drop
+// a filter, and so is an unknown category, which would silently empty the
+// answer. A JSON null counts as an absent optional field.
 func decodeRecommendationRequest(body []byte) (recommend.Request, error) {
 	var top map[string]json.RawMessage
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -95,10 +97,12 @@ func decodeRecommendationRequest(body []byte) (recommend.Request, error) {
 			d.context(key, raw, &req.Context)
 		case "filters":
 			d.filters(key, raw, &req.Filters)
+		case "diversity":
+			d.diversity(key, raw, &req.Diversity)
 		case "explain":
 			d.bool(key, raw, &req.Explain)
 		default:
-			d.fail(key, "unknown field; allowed: user_id, session_id, k, mode, context, filters, explain")
+			d.fail(key, "unknown field; allowed: user_id, session_id, k, mode, context, filters, diversity, explain")
 		}
 	}
 	if len(d.errs) > 0 {
@@ -144,17 +148,26 @@ func (d *decoder) string(field string, raw json.RawMessage, dst *string) {
 	}
 }
 
-func (d *decoder) bool(field string, raw json.RawMessage, dst *bool) {
+// bool reports whether it set dst (false for null or a bad value).
+func (d *decoder) bool(field string, raw json.RawMessage, dst *bool) bool {
 	switch kindOf(raw) {
 	case 'n':
 	case 't', 'f':
 		*dst = kindOf(raw) == 't'
+		return true
 	default:
 		d.fail(field, "must be a boolean")
 	}
+	return false
 }
 
 func (d *decoder) k(field string, raw json.RawMessage, dst *int) {
+	d.intIn(field, raw, minK, maxK, dst)
+}
+
+// intIn reads an integer from lo to hi; an integral float such as 1.0e1 is
+// an integer.
+func (d *decoder) intIn(field string, raw json.RawMessage, lo, hi int, dst *int) {
 	if kindOf(raw) == 'n' {
 		return
 	}
@@ -166,8 +179,8 @@ func (d *decoder) k(field string, raw json.RawMessage, dst *int) {
 	switch {
 	case err == nil && f != math.Trunc(f):
 		d.fail(field, "must be an integer")
-	case err != nil || f < minK || f > maxK:
-		d.fail(field, fmt.Sprintf("must be between %d and %d", minK, maxK))
+	case err != nil || f < float64(lo) || f > float64(hi):
+		d.fail(field, fmt.Sprintf("must be between %d and %d", lo, hi))
 	default:
 		*dst = int(f)
 	}
@@ -226,11 +239,70 @@ func (d *decoder) filters(field string, raw json.RawMessage, dst *recommend.Filt
 		case "exclude":
 			d.strings(name, v, &dst.Exclude)
 		case "categories":
-			d.strings(name, v, &dst.Categories)
+			d.categories(name, v, &dst.Categories)
+		case "min_price":
+			d.price(name, v, &dst.MinPrice)
 		case "max_price":
 			d.price(name, v, &dst.MaxPrice)
+		case "in_stock_only":
+			var b bool
+			if d.bool(name, v, &b) {
+				dst.InStockOnly = &b
+			}
 		default:
-			d.fail(name, "unknown field; allowed: exclude, max_price, categories")
+			d.fail(name, "unknown field; allowed: exclude, min_price, max_price, categories, in_stock_only")
+		}
+	}
+	// A rule across fields, which the OpenAPI schema cannot say: an empty
+	// range is a mistake, not a request for nothing.
+	if lo, hi := dst.MinPrice, dst.MaxPrice; lo != nil && hi != nil && *lo > *hi {
+		d.fail(field+".min_price", fmt.Sprintf("must not be above %s.max_price (%g)", field, *hi))
+	}
+}
+
+// categories reads a list of category names; each must be one the catalog
+// knows, so that a typo cannot silently empty the answer.
+func (d *decoder) categories(field string, raw json.RawMessage, dst *[]string) {
+	var elems []json.RawMessage
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
+		d.fail(field, "must be an array of strings")
+		return
+	}
+	known := catalog.Categories()
+	out := make([]string, len(elems))
+	for i, v := range elems {
+		name := fmt.Sprintf("%s[%d]", field, i)
+		if kindOf(v) != '"' {
+			d.fail(name, "must be a string")
+			continue
+		}
+		json.Unmarshal(v, &out[i])
+		if !slices.Contains(known, out[i]) {
+			d.fail(name, fmt.Sprintf("unknown category %q; allowed: %s", out[i], strings.Join(known, ", ")))
+		}
+	}
+	*dst = out
+}
+
+func (d *decoder) diversity(field string, raw json.RawMessage, dst *recommend.Diversity) {
+	var m map[string]json.RawMessage
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+		d.fail(field, "must be an object")
+		return
+	}
+	for key, v := range m {
+		name := field + "." + key
+		switch key {
+		case "max_per_category":
+			d.intIn(name, v, minK, maxK, &dst.MaxPerCategory)
+		default:
+			d.fail(name, "unknown field; allowed: max_per_category")
 		}
 	}
 }

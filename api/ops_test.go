@@ -123,7 +123,7 @@ func TestOpenAPIDocument(t *testing.T) {
 func TestValidatorRejects(t *testing.T) {
 	d := loadOpenAPI(t)
 	const item = "#/components/schemas/Item"
-	good := `{"id":"1","title":"t","price":1,"category":"c","score":0.5,"rank":1,"source":"s","reasons":[]}`
+	good := `{"id":"1","title":"t","price":1,"category":"c","in_stock":true,"score":0.5,"rank":1,"source":"s","reasons":[]}`
 	if err := d.Validate(item, mustParse(t, good)); err != nil {
 		t.Fatalf("good item rejected: %v", err)
 	}
@@ -141,7 +141,8 @@ func TestValidatorRejects(t *testing.T) {
 		}
 	}
 	const req = "#/components/schemas/RecommendationRequest"
-	for _, bad := range []string{`{"mode":"fast"}`, `{"k":101}`, `{"context":{"a":1}}`, `{"filters":{"maxprice":1}}`} {
+	for _, bad := range []string{`{"mode":"fast"}`, `{"k":101}`, `{"context":{"a":1}}`, `{"filters":{"maxprice":1}}`,
+		`{"filters":{"categories":["shoes"]}}`, `{"diversity":{"max_per_category":0}}`, `{"filters":{"in_stock_only":1}}`} {
 		if d.Validate(req, mustParse(t, bad)) == nil {
 			t.Errorf("accepted request %s", bad)
 		}

@@ -26,7 +26,17 @@ type Item struct {
 	Category string  `json:"category"` // Categorize(Title)
 	Buyers   int     `json:"buyers"`   // distinct customers who bought it
 	Orders   int     `json:"orders"`   // distinct invoices containing it
+	// InStock is the shop's stock mark: false means out of stock. Absent
+	// (nil) means in stock, so every item is in stock unless marked
+	// otherwise. Build never sets it, and WriteJSONL omits it when nil, so a
+	// catalogue of items in stock is written exactly as before the field
+	// existed.
+	InStock *bool `json:"in_stock,omitempty"`
 }
+
+// IsInStock reports whether the item is in stock: true unless it is marked
+// "in_stock": false.
+func (it Item) IsInStock() bool { return it.InStock == nil || *it.InStock }
 
 // Catalog is an immutable set of items in ID order.
 type Catalog struct {
@@ -155,10 +165,10 @@ func (c *Catalog) WriteJSONL(w io.Writer) error {
 }
 
 // ReadJSONL reads a catalogue written by WriteJSONL. It checks every line:
-// one JSON object with only the Item fields, an ID that is a product code
-// in upper case, IDs strictly ascending, a finite price >= 0, a known
-// category, and counts >= 0 with buyers <= orders (each invoice has one
-// customer). An error names the line (1-based).
+// one JSON object with only the Item fields (in_stock is optional), an ID
+// that is a product code in upper case, IDs strictly ascending, a finite
+// price >= 0, a known category, and counts >= 0 with buyers <= orders (each
+// invoice has one customer). An error names the line (1-based).
 func ReadJSONL(r io.Reader) (*Catalog, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)

@@ -194,3 +194,34 @@ func TestRealCatalog(t *testing.T) {
 		t.Errorf("other holds %.1f%% of items and %.1f%% of rows; want at most 5%% and 2%%", 100*itemShare, 100*rowShare)
 	}
 }
+
+// TestInStock reads the optional stock mark: absent and true are in stock,
+// false is out of stock, and a catalogue written back keeps each line as it
+// was (no in_stock key appears on an item that had none).
+func TestInStock(t *testing.T) {
+	const input = `{"id":"10002","title":"A","price":1,"category":"other","buyers":1,"orders":1}
+{"id":"10080","title":"B","price":1,"category":"other","buyers":1,"orders":1,"in_stock":false}
+{"id":"10120","title":"C","price":1,"category":"other","buyers":1,"orders":1,"in_stock":true}
+`
+	c, err := ReadJSONL(strings.NewReader(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for _, it := range c.Items() {
+		got = append(got, it.IsInStock())
+	}
+	if !slices.Equal(got, []bool{true, false, true}) {
+		t.Errorf("in stock %v, want [true false true]", got)
+	}
+	var out bytes.Buffer
+	if err := c.WriteJSONL(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != input {
+		t.Errorf("written back:\n%s\nwant\n%s", out.String(), input)
+	}
+	if _, err := ReadJSONL(strings.NewReader(`{"id":"10002","title":"A","price":1,"category":"other","buyers":1,"orders":1,"in_stock":"no"}` + "\n")); err == nil {
+		t.Error("in_stock as a string was accepted")
+	}
+}

@@ -89,7 +89,6 @@ func (r *run) profile(ctx context.Context) {
 // indices, computed once per request so that the scans over every item
 // (top-k, popular lists) cost a slice read each.
 func (r *run) buildSkip() {
-	items := r.s.deps.Items
 	mask := r.sc.mask
 	switch r.req.Mode {
 	case ModeDiscover:
@@ -104,25 +103,7 @@ func (r *run) buildSkip() {
 			mask[b.Index] = false
 		}
 	}
-	for _, id := range r.req.Filters.Exclude {
-		if j, ok := items.Index(id); ok {
-			mask[j] = true
-		}
-	}
-	f := r.req.Filters
-	if f.MaxPrice != nil || len(f.Categories) > 0 {
-		cats := make(map[string]bool, len(f.Categories))
-		for _, c := range f.Categories {
-			cats[c] = true
-		}
-		for j := range mask {
-			if mask[j] {
-				continue
-			}
-			it := items.Catalog(j)
-			mask[j] = (f.MaxPrice != nil && it.Price > *f.MaxPrice) || (len(cats) > 0 && !cats[it.Category])
-		}
-	}
+	r.s.applyFilters(r.req.Filters, mask)
 	r.skip = func(j int) bool { return mask[j] }
 }
 
@@ -216,6 +197,7 @@ func (r *run) candidates(scores []float32) []cand {
 			n++
 		}
 	}
+	r.addPerCategory(scores, add)
 	best := float32(0)
 	for _, s := range scores {
 		best = max(best, s)
@@ -302,7 +284,7 @@ func (r *run) respond(ctx context.Context, cs []cand, source string, degraded bo
 		}
 		return cmp.Compare(a.j, b.j)
 	})
-	cs = cs[:min(len(cs), r.req.K)]
+	cs = r.cut(cs)
 	resp := Response{Items: make([]Item, len(cs)), Models: r.models, Degraded: degraded, FallbackReason: reason}
 	for i, c := range cs {
 		resp.Items[i] = r.item(c.j, i+1, c.score, source, r.modelReasons(&c))
@@ -314,8 +296,11 @@ func (r *run) respond(ctx context.Context, cs []cand, source string, degraded bo
 func (r *run) fallback(ctx context.Context, reason string) Response {
 	ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanFallback, telemetry.AttrFallbackReason.String(reason))
 	defer span.End()
+	sugg := r.suggest()
+	if len(sugg) == 0 {
+		return r.withinFilters(ctx)
+	}
 	r.s.deps.Observer.RecordFallback(ctx, reason)
-	sugg := r.s.deps.Rules.Suggest(fallback.Input{Bought: r.bought, Country: r.country, Skip: r.skip, Now: r.now}, r.req.K)
 	resp := Response{Items: make([]Item, len(sugg)), Models: r.models, Degraded: true, FallbackReason: reason}
 	for i, sg := range sugg {
 		resp.Items[i] = r.item(sg.Index, i+1, sg.Score, "rule:"+sg.Rule, []string{sg.Reason})
@@ -328,6 +313,6 @@ func (r *run) fallback(ctx context.Context, reason string) Response {
 
 func (r *run) item(j, rank int, score float64, source string, reasons []string) Item {
 	it := r.s.deps.Items.Catalog(j)
-	return Item{ID: it.ID, Title: it.Title, Price: it.Price, Category: it.Category,
+	return Item{ID: it.ID, Title: it.Title, Price: it.Price, Category: it.Category, InStock: it.IsInStock(),
 		Score: score, Rank: rank, Source: source, Reasons: reasons}
 }

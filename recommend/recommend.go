@@ -30,14 +30,30 @@ type Request struct {
 	Mode      Mode              `json:"mode,omitempty"` // default auto
 	Context   map[string]string `json:"context,omitempty"`
 	Filters   Filters           `json:"filters,omitempty"`
+	Diversity Diversity         `json:"diversity,omitempty"`
 	Explain   bool              `json:"explain,omitempty"`
 }
 
-// Filters narrow the answer.
+// Filters narrow the answer. They restrict the candidates of every path (the
+// models, the CF-only blend and the rule chain) before the list is cut to k.
+// An item passes when it passes every filter that is set.
 type Filters struct {
-	Exclude    []string `json:"exclude,omitempty"`    // item ids never to return
-	MaxPrice   *float64 `json:"max_price,omitempty"`  // GBP
+	Exclude    []string `json:"exclude,omitempty"`    // item ids never to return; unknown ids are ignored
+	MinPrice   *float64 `json:"min_price,omitempty"`  // GBP, inclusive
+	MaxPrice   *float64 `json:"max_price,omitempty"`  // GBP, inclusive
 	Categories []string `json:"categories,omitempty"` // only these categories
+	// InStockOnly drops items the catalog marks out of stock. Nil means
+	// true: a customer should not be offered what the shop cannot sell.
+	InStockOnly *bool `json:"in_stock_only,omitempty"`
+}
+
+// Diversity shapes the top k.
+type Diversity struct {
+	// MaxPerCategory caps the items of any one category in the answer. The
+	// cut to k walks the ranking and passes over an item whose category is
+	// full, so the answer still has k items when enough candidates exist.
+	// Zero, or a cap of k or more, changes nothing.
+	MaxPerCategory int `json:"max_per_category,omitempty"`
 }
 
 // Item is one recommended product.
@@ -46,6 +62,7 @@ type Item struct {
 	Title    string   `json:"title"`
 	Price    float64  `json:"price"`
 	Category string   `json:"category"`
+	InStock  bool     `json:"in_stock"`
 	Score    float64  `json:"score"`
 	Rank     int      `json:"rank"`
 	Source   string   `json:"source"`  // a model name@version or a named fallback rule

@@ -92,10 +92,11 @@ type Deps struct {
 
 // Service answers recommendation requests. It is safe for concurrent use.
 type Service struct {
-	cfg  Config
-	deps Deps
-	asm  *features.Assembler
-	pool sync.Pool // *scratch
+	cfg   Config
+	deps  Deps
+	asm   *features.Assembler
+	facts itemFacts
+	pool  sync.Pool // *scratch
 }
 
 // scratch is one request's working memory: the vocabulary-sized buffers and
@@ -159,16 +160,15 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recommend: propensity model %s: %w", deps.Propensity.NameVersion(), err)
 	}
-	return &Service{cfg: cfg, deps: deps, asm: asm}, nil
+	return &Service{cfg: cfg, deps: deps, asm: asm, facts: newItemFacts(deps.Items)}, nil
 }
 
 // Fallback reasons, as the response's fallback_reason reports them.
 const (
-	ReasonAnonymous         = "anonymous_or_unknown_customer"
-	ReasonProfileStore      = "profile_store_unavailable"
-	ReasonCFUnavailable     = "cf_model_unavailable"
-	ReasonPropensityFailed  = "propensity_model_unavailable"
-	ReasonNoModelCandidates = "no_model_candidates"
+	ReasonAnonymous        = "anonymous_or_unknown_customer"
+	ReasonProfileStore     = "profile_store_unavailable"
+	ReasonCFUnavailable    = "cf_model_unavailable"
+	ReasonPropensityFailed = "propensity_model_unavailable"
 )
 
 // Recommend answers one request. It returns an error only for a request it
@@ -200,7 +200,7 @@ func (s *Service) Recommend(ctx context.Context, req Request) (Response, error) 
 	}
 	cands := r.candidates(scores)
 	if len(cands) == 0 {
-		return r.fallback(ctx, ReasonNoModelCandidates), nil
+		return r.withinFilters(ctx), nil
 	}
 	if err := r.rerank(ctx, cands); err != nil {
 		if ctx.Err() != nil {

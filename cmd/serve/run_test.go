@@ -58,6 +58,7 @@ type recResponse struct {
 		Price, Score                float64
 		Rank                        int
 		Reasons                     []string
+		InStock                     bool `json:"in_stock"`
 	} `json:"items"`
 	Models         []string `json:"models"`
 	Degraded       bool     `json:"degraded"`
@@ -222,10 +223,52 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("filter not honoured: %+v", it)
 		}
 	}
+	// A price range, categories and a diversity cap: k items, each within
+	// the filters, no category over the cap, still ranked by the models.
+	wanted := map[string]bool{"kitchen & dining": true, "candles & lights": true, "home decor": true}
+	_, _, _, diverse := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":10,"filters":{"min_price":1,"max_price":5,
+		"categories":["kitchen & dining","candles & lights","home decor"]},"diversity":{"max_per_category":4}}`)
+	perCategory := map[string]int{}
+	for _, it := range diverse.Items {
+		perCategory[it.Category]++
+		if it.Price < 1 || it.Price > 5 || !wanted[it.Category] || !it.InStock || !strings.HasPrefix(it.Source, "propensity@") {
+			t.Errorf("price range, categories and cap: %+v", it)
+		}
+	}
+	if len(diverse.Items) != 10 || diverse.Degraded || len(perCategory) != 3 {
+		t.Errorf("price range, categories and cap: %d items, degraded %v (%s), categories %v", len(diverse.Items), diverse.Degraded, diverse.FallbackReason, perCategory)
+	}
+	for c, n := range perCategory {
+		if n > 4 {
+			t.Errorf("%d items of %s, over the cap of 4", n, c)
+		}
+	}
+	// 17850 never bought anything in the garden: buy_again finds nothing,
+	// so the answer is the most popular garden items, and says so.
+	_, _, _, relaxed := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":5,"mode":"buy_again","filters":{"categories":["garden"]}}`)
+	if len(relaxed.Items) != 5 || !relaxed.Degraded || relaxed.FallbackReason != "nothing_matched_filters_in_mode" {
+		t.Errorf("buy_again in a category never bought: %+v", relaxed)
+	}
+	for _, it := range relaxed.Items {
+		if it.Category != "garden" || it.Source != "rule:popular_within_filter" || len(it.Reasons) < 2 {
+			t.Errorf("buy_again in a category never bought: %+v", it)
+		}
+	}
+	// No item of the catalog costs £500 or more: empty, and explained.
+	if status, _, _, none := post(t, base+"/v1/recommendations", `{"user_id":"17850","filters":{"min_price":500}}`); status != 200 ||
+		len(none.Items) != 0 || !none.Degraded || none.FallbackReason != "no_item_matches_filters" {
+		t.Errorf("filters that match nothing: %d %+v", status, none)
+	}
 	// Bad input: problem+json naming the field.
 	status, header, body := fetch(t, http.MethodPost, base+"/v1/recommendations", `{"k":1000}`)
 	if status != 400 || header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {
 		t.Errorf("k=1000: %d %s %s", status, header.Get("Content-Type"), body)
+	}
+	status, _, body = fetch(t, http.MethodPost, base+"/v1/recommendations", `{"filters":{"min_price":5,"max_price":2,"categories":["kitchen"]},"diversity":{"max_per_category":0}}`)
+	for _, field := range []string{"filters.min_price", "filters.categories[0]", "diversity.max_per_category"} {
+		if status != 400 || !bytes.Contains(body, []byte(`"field":"`+field+`"`)) {
+			t.Errorf("bad filters: %d %s; want %s named", status, body, field)
+		}
 	}
 	// Similar items: a popular item gets co-purchase neighbours first, each
 	// with a reason; a cold item (one buyer) still gets content neighbours.
