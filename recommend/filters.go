@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/tailorhq/tailor/fallback"
 	"github.com/tailorhq/tailor/telemetry"
@@ -16,6 +17,10 @@ const (
 	// ReasonNoItemMatches: not one item of the catalog passes the filters;
 	// the answer is empty.
 	ReasonNoItemMatches = "no_item_matches_filters"
+	// ReasonNothingNewMatches: in discover mode, every item that passes the
+	// filters was bought by the customer before. Discover never offers a
+	// past purchase, so the answer is empty.
+	ReasonNothingNewMatches = "no_new_item_matches_filters"
 	// RulePopularWithinFilter names that list: its items have source
 	// "rule:popular_within_filter".
 	RulePopularWithinFilter = "popular_within_filter"
@@ -233,12 +238,20 @@ func (r *run) suggest() []fallback.Suggestion {
 // is relaxed), under the diversity cap, labelled rule:popular_within_filter
 // and degraded with ReasonNothingInMode. When not one item of the catalog
 // passes the filters, the answer is empty and says so (ReasonNoItemMatches).
+// Discover's promise is not relaxed: it never offers a past purchase, so
+// there the answer is empty with ReasonNothingNewMatches.
 func (r *run) withinFilters(ctx context.Context) Response {
 	ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanFallback)
 	defer span.End()
 	k := r.req.K
 	ruledOut := make([]bool, r.s.deps.Items.Len())
 	r.s.applyFilters(r.req.Filters, ruledOut)
+	anyMatch := slices.Contains(ruledOut, false)
+	if r.req.Mode == ModeDiscover {
+		for _, b := range r.bought {
+			ruledOut[b.Index] = true
+		}
+	}
 	c := r.capper()
 	picked := make([]int, 0, k)
 	for _, j := range r.s.deps.Items.Popular() {
@@ -250,8 +263,11 @@ func (r *run) withinFilters(ctx context.Context) Response {
 		}
 	}
 	reason := ReasonNothingInMode
-	if len(picked) == 0 {
+	switch {
+	case !anyMatch:
 		reason = ReasonNoItemMatches
+	case len(picked) == 0:
+		reason = ReasonNothingNewMatches
 	}
 	span.SetAttributes(telemetry.AttrFallbackReason.String(reason))
 	r.s.deps.Observer.RecordFallback(ctx, reason)
@@ -272,8 +288,6 @@ func (r *run) relaxedReasons(j int) []string {
 	switch {
 	case r.req.Mode == ModeBuyAgain:
 		out = append(out, "Nothing you have bought before matches your filters")
-	case r.req.Mode == ModeDiscover && r.owned[j] != nil:
-		out = append(out, "You have bought this before: nothing new to you matches your filters")
 	case r.req.Mode == ModeDiscover:
 		out = append(out, "Nothing new to you matches your filters")
 	}

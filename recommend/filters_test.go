@@ -213,9 +213,9 @@ func TestNothingLeft(t *testing.T) {
 		// The only kitchen item c1 has not bought is excluded.
 		{"discover, exclusions cover the only candidates", "", recommend.Request{UserID: "c1", K: 5, Mode: recommend.ModeDiscover,
 			Filters: recommend.Filters{Categories: []string{kitchen}, Exclude: []string{"10004"}}},
-			[]string{"10001", "10002", "10003"}, recommend.ReasonNothingInMode, []string{"cf@test"}, "You have bought this before: nothing new to you matches your filters"},
+			nil, recommend.ReasonNothingNewMatches, []string{"cf@test"}, ""},
 		{"discover, the only new candidate out of stock", "10004", recommend.Request{UserID: "c1", K: 5, Mode: recommend.ModeDiscover, Filters: recommend.Filters{Categories: []string{kitchen}}},
-			[]string{"10001", "10002", "10003"}, recommend.ReasonNothingInMode, []string{"cf@test"}, "nothing new to you matches your filters"},
+			nil, recommend.ReasonNothingNewMatches, []string{"cf@test"}, ""},
 		{"anonymous buy again, rule path", "", recommend.Request{K: 3, Mode: recommend.ModeBuyAgain},
 			[]string{"10001", "10002", "10003"}, recommend.ReasonNothingInMode, []string{}, "Nothing you have bought before matches your filters"},
 		// thin (bought 10008, too little history) is answered by the rules.
