@@ -222,6 +222,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("filter not honoured: %+v", it)
 		}
 	}
+	sessionAndRank(t, base)
 	// Bad input: problem+json naming the field.
 	status, header, body := fetch(t, http.MethodPost, base+"/v1/recommendations", `{"k":1000}`)
 	if status != 400 || header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {
