@@ -6,7 +6,9 @@
 // The HTTP handler and the offline evaluation both call Service.Recommend.
 //
 // The items a customer viewed or carted in the conversation (Request.Session)
-// enter the interaction vector at once (session.go).
+// enter the interaction vector at once (session.go). Service.Rank (rank.go)
+// puts a caller's own list of items in the customer's order with the same
+// pieces, for POST /v1/rank.
 package recommend
 
 import (

@@ -36,7 +36,8 @@ import (
 //     recommended: they are in the basket, or just bought. Viewed items are
 //     not recommended either (the customer has seen them), except in
 //     buy_again mode, where a viewed item the customer bought before stays a
-//     candidate.
+//     candidate. Service.Rank ranks whatever the caller supplies, session
+//     items included.
 //   - Reasons. An item the CF model put forward says it comes from the
 //     session: "Customers who bought what you viewed also bought this".
 
@@ -189,7 +190,7 @@ func (r *run) sessionVerbs() string {
 }
 
 // sessionReason says how an item relates to the session: the item itself
-// (possible in buy_again mode), or its category, shared with a
+// (possible in buy_again mode and in Rank), or its category, shared with a
 // session item, for a customer without a profile. Empty when it does not.
 func (r *run) sessionReason(j int) string {
 	items := r.s.deps.Items
