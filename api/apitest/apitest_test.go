@@ -288,6 +288,8 @@ func TestRealDocument(t *testing.T) {
 		{"DELETE", "/healthz", "", 405},
 		{"POST", "/v1/recommendations", `{"k":5}`, 503},
 		{"POST", "/v1/recommendations", `{"k":0,"mode":"fast"}`, 400},
+		{"POST", "/v1/rank", `{"items":["22423"]}`, 503},
+		{"POST", "/v1/rank", `{"items":[]}`, 400},
 		{"GET", "/v1/items/85123A/similar", "", 503},
 		{"GET", "/v1/items/85123A/similar?k=0", "", 400},
 	} {
