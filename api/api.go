@@ -1,4 +1,4 @@
-// Package api is Tailor's HTTP edge: POST /v1/recommendations,
+// Package api is Tailor's HTTP edge: POST /v1/recommendations, POST /v1/rank,
 // GET /v1/items/{id}/similar and the operational endpoints (/healthz, /readyz, /v1/models, /metrics,
 // /openapi.json), served by Echo.
 //
@@ -14,7 +14,7 @@
 //     errors, and one error handler maps error kinds to statuses through one
 //     table (Kind.Status).
 //
-// The consumer-side interfaces below (Recommender, SimilarItems, Readiness,
+// The consumer-side interfaces below (Recommender, Ranker, SimilarItems, Readiness,
 // ModelLister, Telemetry) are all this package needs from the rest of the server.
 package api
 
@@ -39,6 +39,12 @@ const DefaultBodyLimit = 64 << 10
 // the cause (the cause is logged with the request id).
 type Recommender interface {
 	Recommend(ctx context.Context, req recommend.Request) (recommend.Response, error)
+}
+
+// Ranker orders a caller's candidate items for one customer (POST
+// /v1/rank). Its errors are treated as for Recommender.
+type Ranker interface {
+	Rank(ctx context.Context, req recommend.RankRequest) (recommend.RankResponse, error)
 }
 
 // SimilarItems answers "customers who bought this also bought" and "like
@@ -89,12 +95,13 @@ type Config struct {
 }
 
 // Deps are the collaborators. Every field is optional: a nil Recommender
-// makes POST /v1/recommendations a 503 problem, so does a nil Similar for
-// GET /v1/items/{id}/similar, a nil Readiness means always
-// ready, a nil ModelLister lists no models, a nil Logger discards logs and a
+// makes POST /v1/recommendations a 503 problem, so does a nil Ranker for
+// POST /v1/rank and a nil Similar for GET /v1/items/{id}/similar; a nil
+// Readiness means always ready, a nil ModelLister lists no models, a nil Logger discards logs and a
 // nil Telemetry adds nothing.
 type Deps struct {
 	Recommender Recommender
+	Ranker      Ranker
 	Similar     SimilarItems
 	Readiness   Readiness
 	Models      ModelLister

@@ -28,23 +28,32 @@ const (
 	maxFieldErrors       = 20 // more are summed up in the detail
 )
 
-// readRecommendationRequest checks the content type, reads the body (which
-// the body limit middleware caps) and decodes it.
+// readRecommendationRequest reads the body (readJSON) and decodes it.
 func readRecommendationRequest(r *http.Request) (recommend.Request, error) {
-	if err := requireJSON(r.Header.Get(echo.HeaderContentType)); err != nil {
+	body, err := readJSON(r)
+	if err != nil {
 		return recommend.Request{}, err
+	}
+	return decodeRecommendationRequest(body)
+}
+
+// readJSON checks the content type and reads the body, which the body limit
+// middleware caps.
+func readJSON(r *http.Request) ([]byte, error) {
+	if err := requireJSON(r.Header.Get(echo.HeaderContentType)); err != nil {
+		return nil, err
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return recommend.Request{}, tooLarge(mbe.Limit)
+			return nil, tooLarge(mbe.Limit)
 		}
 		e := invalid([]FieldError{{"", "cannot read the request body"}})
 		e.Err = err
-		return recommend.Request{}, e
+		return nil, e
 	}
-	return decodeRecommendationRequest(body)
+	return body, nil
 }
 
 // requireJSON accepts application/json with no charset or a UTF-8 one.
@@ -94,7 +103,7 @@ func decodeRecommendationRequest(body []byte) (recommend.Request, error) {
 		case "mode":
 			d.mode(key, raw, &req.Mode)
 		case "context":
-			d.context(key, raw, &req.Context)
+			d.context(key, raw, &req.Context, &req.Session)
 		case "filters":
 			d.filters(key, raw, &req.Filters)
 		case "diversity":
@@ -202,17 +211,23 @@ func (d *decoder) mode(field string, raw json.RawMessage, dst *recommend.Mode) {
 	d.fail(field, "must be one of auto, buy_again, discover")
 }
 
-func (d *decoder) context(field string, raw json.RawMessage, dst *map[string]string) {
+// context reads the turn's context: session_items (see sessionItems) into
+// session, beside free keys with string values into dst.
+func (d *decoder) context(field string, raw json.RawMessage, dst *map[string]string, session *[]recommend.SessionItem) {
 	var m map[string]json.RawMessage
 	if kindOf(raw) == 'n' {
 		return
 	}
 	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
-		d.fail(field, "must be an object of string values")
+		d.fail(field, "must be an object: session_items and keys with string values")
 		return
 	}
 	out := make(map[string]string, len(m))
 	for key, v := range m {
+		if key == "session_items" {
+			d.sessionItems(field+"."+key, v, session)
+			continue
+		}
 		if kindOf(v) != '"' {
 			d.fail(field+"."+key, "must be a string")
 			continue
@@ -222,6 +237,66 @@ func (d *decoder) context(field string, raw json.RawMessage, dst *map[string]str
 		out[key] = s
 	}
 	*dst = out
+}
+
+// sessionItems reads context.session_items: an array of at most
+// recommend.MaxSessionItems objects, each with exactly a string item_id
+// and an event (view, cart or purchase). An id not in the catalog is not an
+// error here: the flow ignores it.
+func (d *decoder) sessionItems(field string, raw json.RawMessage, dst *[]recommend.SessionItem) {
+	var elems []json.RawMessage
+	if kindOf(raw) == 'n' {
+		return
+	}
+	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
+		d.fail(field, "must be an array of objects with item_id and event")
+		return
+	}
+	if len(elems) > recommend.MaxSessionItems {
+		d.fail(field, fmt.Sprintf("must have at most %d items; send the latest", recommend.MaxSessionItems))
+		return
+	}
+	out := make([]recommend.SessionItem, len(elems))
+	for i, v := range elems {
+		name := fmt.Sprintf("%s[%d]", field, i)
+		var m map[string]json.RawMessage
+		if kindOf(v) != '{' || json.Unmarshal(v, &m) != nil {
+			d.fail(name, "must be an object with item_id and event")
+			continue
+		}
+		for key, f := range m {
+			switch key {
+			case "item_id":
+				if kindOf(f) != '"' {
+					d.fail(name+"."+key, "must be a string")
+					continue
+				}
+				json.Unmarshal(f, &out[i].ItemID)
+			case "event":
+				d.event(name+"."+key, f, &out[i].Event)
+			default:
+				d.fail(name+"."+key, "unknown field; allowed: item_id, event")
+			}
+		}
+		for _, key := range []string{"item_id", "event"} {
+			if _, ok := m[key]; !ok {
+				d.fail(name+"."+key, "is required")
+			}
+		}
+	}
+	*dst = out
+}
+
+func (d *decoder) event(field string, raw json.RawMessage, dst *recommend.Event) {
+	var s string
+	if kindOf(raw) == '"' {
+		json.Unmarshal(raw, &s)
+		if e := recommend.Event(s); slices.Contains(recommend.Events(), e) {
+			*dst = e
+			return
+		}
+	}
+	d.fail(field, "must be one of view, cart, purchase")
 }
 
 func (d *decoder) filters(field string, raw json.RawMessage, dst *recommend.Filters) {

@@ -108,6 +108,7 @@ func FuzzDecodeRecommendationRequest(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	addSeeds(f, contextSeeds)
 	doc := loadOpenAPI(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := decodeRecommendationRequest(body)
@@ -123,6 +124,7 @@ func FuzzDecodeRecommendationRequest(f *testing.F) {
 			if req.Filters.MaxPrice != nil && !(*req.Filters.MaxPrice >= 0) {
 				t.Fatalf("accepted max_price %v", *req.Filters.MaxPrice)
 			}
+			checkSession(t, req.Session)
 		} else {
 			var e *Error
 			if !errors.As(err, &e) || e.Kind != KindInvalid || len(e.Fields) == 0 || len(e.Fields) > maxFieldErrors || e.Detail == "" {

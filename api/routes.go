@@ -31,5 +31,6 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/openapi.json", s.openAPI)
 	e.GET("/v1/models", s.models)
 	e.POST("/v1/recommendations", s.recommendations)
+	e.POST("/v1/rank", s.rank)
 	e.GET("/v1/items/:id/similar", s.similarItems)
 }

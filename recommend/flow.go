@@ -28,6 +28,7 @@ type run struct {
 	skip    func(j int) bool // true: the mode or a filter rules the item out
 	country string
 	models  []string
+	sess    session // the request's session items (session.go)
 }
 
 // cand is one candidate on its way to the answer.
@@ -109,10 +110,10 @@ func (r *run) buildSkip() {
 
 // uncertain reports whether the models should not be asked at all.
 func (r *run) uncertain() (string, bool) {
-	if r.prof == nil {
+	if r.prof == nil && len(r.sess.items) == 0 {
 		return r.noProf, true
 	}
-	return r.s.cfg.Uncertainty.Check(len(r.bought), nil)
+	return r.s.cfg.Uncertainty.Check(r.historyItems(), nil)
 }
 
 // cfScores runs the CF model on the customer's interaction vector.
@@ -121,6 +122,7 @@ func (r *run) cfScores(ctx context.Context) ([]float32, error) {
 	for _, b := range r.bought {
 		x[b.Index] = cf.Weight(float32(b.Invoices))
 	}
+	r.addSession(x)
 	var scores []float32
 	err := r.guarded(ctx, r.s.deps.CFBreaker, r.s.deps.CF.NameVersion(), func(ctx context.Context) error {
 		var (
@@ -255,7 +257,8 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 // is the blend (its weights over CF, buy-again, popularity and RFM signals
 // were learned on the training period), ties broken by the CF score.
 func (r *run) answer(ctx context.Context, cs []cand) Response {
-	return r.respond(ctx, cs, r.s.deps.Propensity.NameVersion(), false, "")
+	degraded, reason := r.missingProfile()
+	return r.respond(ctx, cs, r.s.deps.Propensity.NameVersion(), degraded, reason)
 }
 
 // blendWithoutPropensity orders the candidates when the propensity model is

@@ -22,7 +22,10 @@ func (r *run) modelReasons(c *cand) []string {
 		out = append(out, fmt.Sprintf("You have bought this %s, most recently on %s", times, h.Last.Format(dateLayoutForPeople)))
 	}
 	if c.c.HasCF && c.cfPos >= 0 && c.cfPos < reasonCFRank && c.c.History == nil {
-		out = append(out, "Often bought by customers whose baskets look like yours")
+		out = append(out, r.cfReason())
+	}
+	if why := r.sessionReason(c.j); why != "" {
+		out = append(out, why)
 	}
 	if r.prof != nil {
 		if share := r.prof.Categories[c.c.Item.Category]; share >= reasonAffinity {

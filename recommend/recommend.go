@@ -4,6 +4,11 @@
 // the propensity model in one batch, blends, filters and explains them, and
 // falls back to deterministic rules when a model is slow, failing or unsure.
 // The HTTP handler and the offline evaluation both call Service.Recommend.
+//
+// The items a customer viewed or carted in the conversation (Request.Session)
+// enter the interaction vector at once (session.go). Service.Rank (rank.go)
+// puts a caller's own list of items in the customer's order with the same
+// pieces, for POST /v1/rank.
 package recommend
 
 import (
@@ -29,10 +34,36 @@ type Request struct {
 	K         int               `json:"k,omitempty"`    // 1..100, default 10
 	Mode      Mode              `json:"mode,omitempty"` // default auto
 	Context   map[string]string `json:"context,omitempty"`
+	Session   []SessionItem     `json:"-"` // context.session_items on the wire
 	Filters   Filters           `json:"filters,omitempty"`
 	Diversity Diversity         `json:"diversity,omitempty"`
 	Explain   bool              `json:"explain,omitempty"`
 }
+
+// MaxSessionItems is the most session items a request may carry.
+const MaxSessionItems = 50
+
+// SessionItem is one thing the customer did with an item in this
+// conversation; a request's session items come oldest first. They enter the
+// interaction vector at once (see session.go); an id not in the catalog is
+// ignored.
+type SessionItem struct {
+	ItemID string `json:"item_id"`
+	Event  Event  `json:"event"`
+}
+
+// Event is what the customer did with a session item.
+type Event string
+
+// The session events, weakest signal first.
+const (
+	EventView     Event = "view"
+	EventCart     Event = "cart"
+	EventPurchase Event = "purchase"
+)
+
+// Events lists the session events, in the order of the constants.
+func Events() []Event { return []Event{EventView, EventCart, EventPurchase} }
 
 // Filters narrow the answer. They restrict the candidates of every path (the
 // models, the CF-only blend and the rule chain) before the list is cut to k.

@@ -182,6 +182,7 @@ func (s *Service) Recommend(ctx context.Context, req Request) (Response, error) 
 	r := &run{s: s, req: req, now: now, sc: sc}
 	r.profile(ctx)
 	r.buildSkip()
+	r.useSession(ctx)
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
@@ -195,7 +196,7 @@ func (s *Service) Recommend(ctx context.Context, req Request) (Response, error) 
 		}
 		return r.fallback(ctx, ReasonCFUnavailable+": "+failureKind(err)), nil
 	}
-	if reason, flat := s.cfg.Uncertainty.Check(len(r.bought), scores); flat {
+	if reason, flat := s.cfg.Uncertainty.Check(r.historyItems(), scores); flat {
 		return r.fallback(ctx, reason), nil
 	}
 	cands := r.candidates(scores)

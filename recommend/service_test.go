@@ -86,9 +86,12 @@ func regular() *features.CustomerProfile {
 }
 
 // cfModel is an injected CF runner: it scores item j as 8−j plus the
-// customer's own items, and can be made to fail, hang or emit NaN.
+// customer's own items, and can be made to fail, hang or emit NaN. In mode
+// "co" it is an item-item model instead: each item scores the summed weights
+// of the other items of its category (even and odd indices), plus a small
+// popularity prior.
 type cfModel struct {
-	mode  atomic.Value // "", "fail", "nan", "slow", "flat"
+	mode  atomic.Value // "", "fail", "nan", "slow", "flat", "co"
 	calls atomic.Int64
 }
 
@@ -110,6 +113,15 @@ func (m *cfModel) Score(ctx context.Context, x []float32) ([]float32, error) {
 	case "flat":
 		for j := range out {
 			out[j] = 1
+		}
+	case "co":
+		for j := range out {
+			out[j] = 0.01 * float32(8-j)
+			for i, w := range x {
+				if i != j && i%2 == j%2 {
+					out[j] += w
+				}
+			}
 		}
 	}
 	return out, nil

@@ -21,6 +21,8 @@ const (
 	AttrFeaturesDefaulted = attribute.Key("tailor.features.defaulted") // int: features filled with their default
 	AttrCustomerKnown     = attribute.Key("tailor.customer.known")     // bool: the customer has a profile
 	AttrRequestID         = attribute.Key("tailor.request_id")         // string: X-Request-ID
+	AttrSessionItems      = attribute.Key("tailor.session.items")      // int: distinct catalog items the session added to the interaction vector
+	AttrSessionUnknown    = attribute.Key("tailor.session.unknown")    // int: session items ignored because their id is not in the catalog
 )
 
 // EventBreakerStateChange is the span event that BreakerTransition adds.

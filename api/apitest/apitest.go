@@ -4,7 +4,8 @@
 //
 // It validates the subset of JSON Schema the document uses: type (one or a
 // list), required, properties, additionalProperties (false or a schema),
-// enum, minimum, maximum, items and $ref to "#/...", plus the annotations
+// enum, minimum, maximum, items, minItems, maxItems, uniqueItems and $ref to
+// "#/...", plus the annotations
 // description, default, examples, title and summary. Any other keyword makes
 // Parse fail, so the document cannot drift out of what is checked. Numbers
 // must fit a float64 (RFC 8259 §6), as for the api package's decoder.
@@ -41,7 +42,7 @@ type Document struct{ root map[string]any }
 // keywords are the schema keywords the validator checks; annotations are
 // the ones it allows and ignores.
 var (
-	keywords    = []string{"$ref", "type", "enum", "minimum", "maximum", "required", "properties", "additionalProperties", "items"}
+	keywords    = []string{"$ref", "type", "enum", "minimum", "maximum", "required", "properties", "additionalProperties", "items", "minItems", "maxItems", "uniqueItems"}
 	annotations = []string{"description", "default", "examples", "title", "summary"}
 	typeNames   = []string{"null", "boolean", "string", "number", "integer", "array", "object"}
 )
@@ -408,6 +409,14 @@ func (d *Document) checkSchema(s any, at string, errs *[]string) {
 			if _, ok := number(v); !ok {
 				fail("%s is not a number", k)
 			}
+		case "minItems", "maxItems":
+			if n, ok := number(v); !ok || n < 0 || n != math.Trunc(n) {
+				fail("%s is not a non-negative integer", k)
+			}
+		case "uniqueItems":
+			if _, ok := v.(bool); !ok {
+				fail("uniqueItems is not a boolean")
+			}
 		case "required":
 			names, ok := v.([]any)
 			if !ok || slices.ContainsFunc(names, func(n any) bool { _, ok := n.(string); return !ok }) {
@@ -512,6 +521,27 @@ func (d *Document) validate(schema map[string]any, v any, path string) []string 
 					errs = append(errs, d.validate(rule.(map[string]any), x, fmt.Sprintf("%s[%d]", path, i))...)
 				}
 			}
+		case "minItems", "maxItems":
+			a, ok := v.([]any)
+			if !ok {
+				continue
+			}
+			limit, _ := number(rule)
+			if key == "minItems" && float64(len(a)) < limit || key == "maxItems" && float64(len(a)) > limit {
+				fail("%d items violate %s %v", len(a), key, limit)
+			}
+		case "uniqueItems":
+			a, ok := v.([]any)
+			if !ok || rule != true {
+				continue
+			}
+			for i := range a {
+				for j := range i {
+					if equal(a[i], a[j]) {
+						fail("items %d and %d are equal (%s), uniqueItems", j, i, describe(a[i]))
+					}
+				}
+			}
 		default:
 			if !slices.Contains(annotations, key) {
 				fail("schema keyword %q is not supported by the validator", key)
@@ -520,6 +550,42 @@ func (d *Document) validate(schema map[string]any, v any, path string) []string 
 	}
 	sort.Strings(errs)
 	return errs
+}
+
+// equal is JSON Schema's equality: numbers by value (1 equals 1.0), arrays
+// element by element, objects key by key, the rest as Go values.
+func equal(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		x, okA := number(a)
+		y, okB := number(b)
+		return okA && okB && x == y
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !equal(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, x := range a {
+			y, ok := b[k]
+			if !ok || !equal(x, y) {
+				return false
+			}
+		}
+		return true
+	default:
+		return a == b
+	}
 }
 
 // number is a JSON number as a float64; one that does not fit is not a

@@ -172,6 +172,44 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestValidateArrayBounds(t *testing.T) {
+	d := apitest.MustParse(t, []byte(strings.Replace(doc, `"tags": {"type": ["array", "null"], "items": {"type": "string"}}`,
+		`"tags": {"type": ["array", "null"], "items": {}, "minItems": 1, "maxItems": 3, "uniqueItems": true}`, 1)))
+	for tags, want := range map[string]string{
+		`null`:                    "",
+		`["a"]`:                   "",
+		`["a","b","c"]`:           "",
+		`[1,"1",[1],{"a":1}]`:     "4 items violate maxItems 3",
+		`[]`:                      "0 items violate minItems 1",
+		`["a","b","a"]`:           `items 0 and 2 are equal ("a")`,
+		`[1,1.0]`:                 "items 0 and 1 are equal",
+		`[[1,"x"],[1.0,"x"]]`:     "items 0 and 1 are equal",
+		`[{"a":1},{"a":1e0}]`:     "items 0 and 1 are equal",
+		`[{"a":1},{"a":2}]`:       "",
+		`[[1],[1,1]]`:             "",
+		`[{"a":1},{"a":1,"b":1}]`: "",
+		`[true,"true"]`:           "",
+	} {
+		v, err := apitest.ParseJSON([]byte(`{"request_id":"r","n":1,"tags":` + tags + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.Validate("#/components/schemas/Thing", v)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("tags %s: %v", tags, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("tags %s: Validate = %v, want an error mentioning %q", tags, err, want)
+		}
+	}
+	for _, bad := range []string{`"maxItems": -1`, `"maxItems": 1.5`, `"minItems": "1"`, `"uniqueItems": 1`} {
+		_, err := apitest.Parse([]byte(strings.Replace(doc, `"items": {"type": "string"}`, `"items": {"type": "string"}, `+bad, 1)))
+		if err == nil {
+			t.Errorf("Parse accepted %s", bad)
+		}
+	}
+}
+
 // recordingTB collects what CheckT reports.
 type recordingTB struct {
 	testing.TB
@@ -250,6 +288,8 @@ func TestRealDocument(t *testing.T) {
 		{"DELETE", "/healthz", "", 405},
 		{"POST", "/v1/recommendations", `{"k":5}`, 503},
 		{"POST", "/v1/recommendations", `{"k":0,"mode":"fast"}`, 400},
+		{"POST", "/v1/rank", `{"items":["22423"]}`, 503},
+		{"POST", "/v1/rank", `{"items":[]}`, 400},
 		{"GET", "/v1/items/85123A/similar", "", 503},
 		{"GET", "/v1/items/85123A/similar?k=0", "", 400},
 	} {

@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "  model %s from %s\n", m.NameVersion(), m.Path)
 	}
 	fmt.Fprintf(stdout, "  %d items, %d customer profiles, recency measured at %s\n", a.items, a.profiles, a.now().Format(time.DateOnly))
-	fmt.Fprintln(stdout, "  POST /v1/recommendations, GET /v1/items/{id}/similar, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models, SIGUSR1 rolls back")
+	fmt.Fprintln(stdout, "  POST /v1/recommendations, POST /v1/rank, GET /v1/items/{id}/similar, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models, SIGUSR1 rolls back")
 	log.Info("serving", "addr", ln.Addr().String(), "models", names(reg), "runtime", model.RuntimeVersion(), "ready_after", time.Since(start).String())
 
 	// SIGHUP reloads the models directory (validated and warmed before the
@@ -134,7 +134,7 @@ type app struct {
 func newApp(cfg config, log *slog.Logger, tel *telemetry.Telemetry) *app {
 	a := &app{}
 	a.handler = api.New(api.Config{BodyLimit: cfg.bodyLimit}, api.Deps{
-		Recommender: a, Similar: a, Readiness: a, Models: a, Logger: log, Telemetry: echoTelemetry{tel},
+		Recommender: a, Ranker: a, Similar: a, Readiness: a, Models: a, Logger: log, Telemetry: echoTelemetry{tel},
 	})
 	return a
 }
@@ -146,6 +146,15 @@ func (a *app) Recommend(ctx context.Context, req recommend.Request) (recommend.R
 		return recommend.Response{}, &api.Error{Kind: api.KindUnavailable, Detail: "not ready: the models are loading"}
 	}
 	return svc.Recommend(ctx, req)
+}
+
+// Rank answers 503 until the flow is built.
+func (a *app) Rank(ctx context.Context, req recommend.RankRequest) (recommend.RankResponse, error) {
+	svc := a.svc.Load()
+	if svc == nil {
+		return recommend.RankResponse{}, &api.Error{Kind: api.KindUnavailable, Detail: "not ready: the models are loading"}
+	}
+	return svc.Rank(ctx, req)
 }
 
 // Similar answers 503 until the index is built, and 404 for an id that is

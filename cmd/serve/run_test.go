@@ -259,6 +259,7 @@ func TestEndToEnd(t *testing.T) {
 		len(none.Items) != 0 || !none.Degraded || none.FallbackReason != "no_item_matches_filters" {
 		t.Errorf("filters that match nothing: %d %+v", status, none)
 	}
+	sessionAndRank(t, base)
 	// Bad input: problem+json naming the field.
 	status, header, body := fetch(t, http.MethodPost, base+"/v1/recommendations", `{"k":1000}`)
 	if status != 400 || header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tailorhq/tailor/recommend"
+)
+
+// rankResponse is recommend.RankResponse plus the request id.
+type rankResponse struct {
+	RequestID string `json:"request_id"`
+	recommend.RankResponse
+}
+
+// rank serves POST /v1/rank.
+func (s *server) rank(c echo.Context) error {
+	body, err := readJSON(c.Request())
+	if err != nil {
+		return err
+	}
+	req, err := decodeRankRequest(body)
+	if err != nil {
+		return err
+	}
+	if s.deps.Ranker == nil {
+		return &Error{Kind: KindUnavailable, Detail: "no ranker is configured"}
+	}
+	ctx := c.Request().Context()
+	resp, err := s.deps.Ranker.Rank(ctx, req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, presentRank(RequestID(ctx), resp))
+}
+
+// presentRank copies resp with every list non-null (items, models,
+// reasons), as the document promises.
+func presentRank(requestID string, resp recommend.RankResponse) rankResponse {
+	items := make([]recommend.RankedItem, len(resp.Items))
+	copy(items, resp.Items)
+	for i := range items {
+		if items[i].Reasons == nil {
+			items[i].Reasons = []string{}
+		}
+	}
+	resp.Items = items
+	if resp.Models == nil {
+		resp.Models = []string{}
+	}
+	return rankResponse{RequestID: requestID, RankResponse: resp}
+}
+
+// decodeRankRequest turns a body into a rank request, or returns an *Error
+// of KindInvalid naming every bad field. Like the recommendation decoder it
+// is strict (unknown fields are errors) and takes a JSON null for an absent
+// optional field. items is required: 1 to recommend.MaxRankItems strings,
+// none repeated (a repeat names both places, items[4] and items[1]).
+func decodeRankRequest(body []byte) (recommend.RankRequest, error) {
+	var top map[string]json.RawMessage
+	if len(bytes.TrimSpace(body)) == 0 {
+		return recommend.RankRequest{}, invalid([]FieldError{{"", "the body is empty; send a JSON object"}})
+	}
+	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		msg := "must be a JSON object"
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			msg = fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
+		}
+		return recommend.RankRequest{}, invalid([]FieldError{{"", msg}})
+	}
+	var req recommend.RankRequest
+	var d decoder
+	for key, raw := range top {
+		switch key {
+		case "user_id":
+			d.string(key, raw, &req.UserID)
+		case "session_id":
+			d.string(key, raw, &req.SessionID)
+		case "items":
+			d.rankItems(key, raw, &req.Items)
+		case "context":
+			d.context(key, raw, &req.Context, &req.Session)
+		case "explain":
+			d.bool(key, raw, &req.Explain)
+		default:
+			d.fail(key, "unknown field; allowed: user_id, session_id, items, context, explain")
+		}
+	}
+	if _, ok := top["items"]; !ok {
+		d.fail("items", fmt.Sprintf("is required: 1 to %d item ids to rank", recommend.MaxRankItems))
+	}
+	if len(d.errs) > 0 {
+		slices.SortFunc(d.errs, func(a, b FieldError) int {
+			return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
+		})
+		e := invalid(d.errs)
+		if len(d.errs) > maxFieldErrors {
+			e.Fields = d.errs[:maxFieldErrors]
+		}
+		return recommend.RankRequest{}, e
+	}
+	return req, nil
+}
+
+// rankItems reads items: an array of 1 to recommend.MaxRankItems strings,
+// each given once. Ids not in the catalog are not errors: they come back
+// last, marked unknown.
+func (d *decoder) rankItems(field string, raw json.RawMessage, dst *[]string) {
+	var elems []json.RawMessage
+	must := fmt.Sprintf("must be an array of 1 to %d item ids", recommend.MaxRankItems)
+	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
+		d.fail(field, must)
+		return
+	}
+	if len(elems) == 0 || len(elems) > recommend.MaxRankItems {
+		d.fail(field, fmt.Sprintf("%s; got %d", must, len(elems)))
+		return
+	}
+	out := make([]string, len(elems))
+	first := make(map[string]int, len(elems))
+	for i, v := range elems {
+		name := fmt.Sprintf("%s[%d]", field, i)
+		if kindOf(v) != '"' {
+			d.fail(name, "must be a string")
+			continue
+		}
+		json.Unmarshal(v, &out[i])
+		if j, ok := first[out[i]]; ok {
+			d.fail(name, fmt.Sprintf("repeats %s[%d]; give each id once", field, j))
+			continue
+		}
+		first[out[i]] = i
+	}
+	*dst = out
+}
