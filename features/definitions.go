@@ -20,9 +20,6 @@ type Candidate struct {
 	Now     time.Time // reference time for recency
 }
 
-// owned reports whether the customer bought the item before.
-func (c *Candidate) owned() bool { return c.History != nil && c.Customer != nil }
-
 // Definition declares one model feature.
 type Definition struct {
 	Name    string
@@ -65,23 +62,6 @@ func Propensity() []Definition {
 	defs := []Definition{
 		{Name: "cf_score", Entity: "model", Default: 0, Source: "CF model score / customer's best score",
 			value: func(c *Candidate) (float32, bool) { return c.CFScore, c.HasCF }},
-		{Name: "new_cf_score", Entity: "model", Default: 0, Source: "cf_score for an item the customer never bought, else 0 (lets discovery weigh CF on its own)",
-			value: func(c *Candidate) (float32, bool) {
-				switch {
-				case c.owned():
-					return 0, true
-				case !c.HasCF:
-					return 0, false
-				}
-				return c.CFScore, true
-			}},
-		{Name: "new_recent_buyers_log", Entity: "item", Default: 0, Source: "item_recent_buyers_log for an item the customer never bought, else 0",
-			value: func(c *Candidate) (float32, bool) {
-				if c.owned() {
-					return 0, true
-				}
-				return log1p(float64(c.Item.RecentBuyers)), true
-			}},
 		{Name: "bought_before", Entity: "customer_item", Default: 0, Source: "1 if the customer bought the item before",
 			value: hist(func(*ItemHistory, *Candidate) float32 { return 1 })},
 		{Name: "item_invoices_log", Entity: "customer_item", Default: 0, Source: "log1p of the customer's invoices containing the item",

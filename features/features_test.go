@@ -180,8 +180,7 @@ func TestVector(t *testing.T) {
 	other.Item, other.Category = "O", "bags"
 	itemCols := map[string]float32{"item_buyers_log": l1p(9), "item_recent_buyers_log": l1p(4), "item_repeat_rate": 0.25, "item_price_log": l1p(2.5),
 		"item_trend": float32(math.Log(5.0 / 3)), "item_age_log": l1p(200)}
-	newCols := map[string]float32{"new_cf_score": 0, "new_recent_buyers_log": l1p(4)}
-	ownedCols := map[string]float32{"new_cf_score": 0, "new_recent_buyers_log": 0}
+
 	defaults := map[string]float32{
 		"cf_score": 0, "bought_before": 0, "item_invoices_log": 0, "item_basket_share": 0,
 		"item_days_since_log": l1p(365), "item_recent_90d": 0, "customer_recency_log": l1p(365),
@@ -204,21 +203,21 @@ func TestVector(t *testing.T) {
 		defaulted int
 	}{
 		{"unknown customer", features.Candidate{Item: item, Now: now, CFScore: 0.9},
-			merge(defaults, itemCols, newCols), 11},
+			merge(defaults, itemCols), 10},
 		{"history but no customer", features.Candidate{History: &hist, Item: item, Now: now},
-			merge(defaults, itemCols, newCols), 11},
+			merge(defaults, itemCols), 10},
 		{"bought it, with CF", features.Candidate{Customer: cust, History: &hist, Item: item, Now: now, CFScore: 0.5, HasCF: true},
-			merge(itemCols, custCols, ownedCols, map[string]float32{
+			merge(itemCols, custCols, map[string]float32{
 				"cf_score": 0.5, "bought_before": 1, "item_invoices_log": l1p(3),
 				"item_basket_share": 0.5, "item_days_since_log": l1p(10), "item_recent_90d": 1, "category_affinity": 0.75,
 			}), 0},
 		{"bought long ago, no CF", features.Candidate{Customer: cust, History: &old, Item: &other, Now: now, CFScore: 0.9},
-			merge(itemCols, custCols, ownedCols, map[string]float32{
+			merge(itemCols, custCols, map[string]float32{
 				"cf_score": 0, "bought_before": 1, "item_invoices_log": l1p(1),
 				"item_basket_share": float32(1.0 / 6), "item_days_since_log": l1p(100), "item_recent_90d": 0, "category_affinity": 0.25,
 			}), 1},
 		{"never bought it", features.Candidate{Customer: cust, Item: item, Now: now, CFScore: 1, HasCF: true},
-			merge(defaults, itemCols, custCols, newCols, map[string]float32{"cf_score": 1, "new_cf_score": 1, "category_affinity": 0.75}), 5},
+			merge(defaults, itemCols, custCols, map[string]float32{"cf_score": 1, "category_affinity": 0.75}), 5},
 	}
 	names := features.Names()
 	reversed := slices.Clone(names)

@@ -64,7 +64,9 @@ func (nopObserver) RecordInference(context.Context, string, time.Duration, error
 func (nopObserver) RecordCache(context.Context, bool)                             {}
 func (nopObserver) RecordFallback(context.Context, string)                        {}
 
-// Config tunes the flow.
+// Config tunes the flow. The candidate counts' defaults are the ones the
+// propensity model learned from (trainer.CFCandidates,
+// trainer.DiscoverCFCandidates, trainer.PopularCandidates).
 type Config struct {
 	CFCandidates         int // top CF items considered; default 100
 	DiscoverCFCandidates int // top CF items considered in discover mode; default 300

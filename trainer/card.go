@@ -61,14 +61,14 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 	propArt.Card = Card{
 		Name: "propensity", Kind: model.KindPropensity, Version: propArt.Version, File: PropensityFile, SHA256: Digest(propArt.ONNX),
 		TrainedAt: m.trainedAt(), Producer: Producer, Data: data,
-		Method: "Logistic regression fitted by Newton's method (IRLS) with an L2 penalty on standardised features; " +
+		Method: "Logistic regression fitted by Newton's method (IRLS, each step backtracked until the loss falls) with an L2 penalty on standardised features; " +
 			"the standardisation is folded into the raw weights, so the graph is sigmoid(features · w + b).",
-		Parameters: map[string]any{"fit": propensity.DefaultParams(), "cf_candidates": CFCandidates, "popular_candidates": PopularCandidates},
+		Parameters: map[string]any{"fit": propensity.DefaultParams(), "cf_candidates": CFCandidates, "discover_cf_candidates": DiscoverCFCandidates, "popular_candidates": PopularCandidates},
 		Inputs:     map[string]string{model.PropensityInput: fmt.Sprintf("float32 [batch, %d] in feature_names order", len(defs))},
 		Outputs:    map[string]string{model.PropensityOutput: "float32 [batch, 1]: probability that the customer buys the item in the next two months"},
 		Features:   feats,
 		Training: map[string]any{
-			"examples": "for every customer with a purchase in [feature_cut, cut): the top CF candidates, every item the customer bought before, and popular items, with features as of feature_cut (CF fitted before feature_cut)",
+			"examples": "for every customer with a purchase in [feature_cut, cut): the top CF candidates, every item the customer bought before and popular items (as auto mode gathers them), plus the deeper CF candidates among items the customer never bought (as discover mode gathers them), with features as of feature_cut (CF fitted before feature_cut)",
 			"label":    "1 if the customer bought the item in [feature_cut, cut)",
 			"rows":     m.Report.PropensityRows, "positives": m.Report.PropensityPos, "customers": m.Report.PropensityCusts,
 			"iterations": m.Report.PropensityIters, "feature_cut": m.Report.FeatureCut.Format("2006-01-02"),
