@@ -54,7 +54,11 @@ type Card struct {
 	Features   []CardFeature     `json:"features,omitempty"`
 	Training   any               `json:"training"`
 	Metrics    any               `json:"offline_metrics"`
-	Notes      []string          `json:"notes"`
+	// Validation is written by `make evaluate`; ValidationStale replaces
+	// it when the model file changed since (see KeepValidation).
+	Validation      *Validation `json:"validation,omitempty"`
+	ValidationStale string      `json:"validation_stale,omitempty"`
+	Notes           []string    `json:"notes"`
 }
 
 // CardData describes the training data.

@@ -2,7 +2,9 @@
 // before 2011-09-01, test on 2011-09-01 to 2011-10-31, top 10, Recall, NDCG
 // and HitRate on the all-items and new-items tasks, for every baseline and
 // for Tailor's trained models. It writes the table into
-// benchmarks/RESULTS.md between the quality markers.
+// benchmarks/RESULTS.md between the quality markers, and the same figures
+// into the validation block of models/cf.card.json and
+// models/propensity.card.json (-cards; see cards.go).
 //
 //	go run ./benchmarks/quality            # as `make evaluate` does
 package main
@@ -50,6 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	endS := fs.String("end", "2011-11-01", "test until this date (exclusive)")
 	windows := fs.Int("label-windows", trainer.DefaultLabelWindows, "two-month label windows the propensity model learns from")
 	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
+	cardsDir := fs.String("cards", "models", "directory whose cf and propensity cards get the validation figures; empty: leave the cards alone")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -96,16 +99,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer flow.close()
 	tailor := evaluate.Evaluate(split, "**Tailor: the served flow** (cf.onnx + propensity.onnx, mode auto / discover)", flow, k)
-	tailor.Notes = fmt.Sprintf("recommend.Service as the server runs it, models loaded through ONNX Runtime; candidates: top %d CF, own items, top %d popular; re-ranked by the propensity model; whole pipeline trained in %s",
-		trainer.CFCandidates, trainer.PopularCandidates, trainTime.Round(time.Second))
+	tailor.Notes = fmt.Sprintf("recommend.Service as the server runs it, models loaded through ONNX Runtime; candidates: top %d CF (%d in discover mode), own items, top %d popular; re-ranked by the propensity model; whole pipeline trained in %s",
+		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, trainTime.Round(time.Second))
+	baselines := rows
 	rows = append(rows, cfOnly, tailor)
 
 	section := report(rows, split, args, time.Since(start))
 	fmt.Fprint(stdout, section)
-	if *resultsPath == "" {
-		return nil
+	if *resultsPath != "" {
+		if err := results.ReplaceSection(*resultsPath, beginMarker, endMarker, section); err != nil {
+			return err
+		}
 	}
-	return results.ReplaceSection(*resultsPath, beginMarker, endMarker, section)
+	return updateCards(fs, *cardsDir, cardsRun{Split: split, K: k, Baselines: baselines, CFAlone: cfOnly, Served: tailor,
+		Models: m, Args: args, Now: time.Now()}, stderr)
 }
 
 // report is the markdown section written into RESULTS.md.

@@ -108,14 +108,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		log.Info("verified through ONNX Runtime", "runtime", model.RuntimeVersion(), "max_relative_difference", worst)
 	}
+	arts := []*trainer.Artifact{cfArt, propArt}
+	keepValidation(cfg.modelsDir, arts, log)
 	files := map[string][]byte{}
-	for _, a := range []*trainer.Artifact{cfArt, propArt} {
+	for _, a := range arts {
 		card, err := trainer.JSONCard(a.Card)
 		if err != nil {
 			return err
 		}
 		files[filepath.Join(cfg.modelsDir, a.File)] = a.ONNX
-		files[filepath.Join(cfg.modelsDir, trimExt(a.File)+".card.json")] = card
+		files[filepath.Join(cfg.modelsDir, cardFile(a.File))] = card
 	}
 	feats, err := m.FeatureFiles()
 	if err != nil {
