@@ -62,10 +62,12 @@ func TopK(scores []float32, k int, skip func(j int) bool) []int {
 		}
 	}
 	for j, s := range scores {
-		if s != s || (skip != nil && skip(j)) {
+		e := entry{j, s}
+		// Once the heap is full, most items lose to its worst entry: that
+		// comparison is cheaper than asking skip, so it comes first.
+		if s != s || (len(heap) == k && !better(e, heap[0])) || (skip != nil && skip(j)) {
 			continue
 		}
-		e := entry{j, s}
 		if len(heap) < k {
 			heap = append(heap, e)
 			for i := len(heap) - 1; i > 0; {
