@@ -78,17 +78,9 @@ func requireJSON(contentType string) error {
 // a filter, and so is an unknown category, which would silently empty the
 // answer. A JSON null counts as an absent optional field.
 func decodeRecommendationRequest(body []byte) (recommend.Request, error) {
-	var top map[string]json.RawMessage
-	if len(bytes.TrimSpace(body)) == 0 {
-		return recommend.Request{}, invalid([]FieldError{{"", "the body is empty; send a JSON object"}})
-	}
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
-		msg := "must be a JSON object"
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			msg = fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
-		}
-		return recommend.Request{}, invalid([]FieldError{{"", msg}})
+	top, err := decodeObject(body)
+	if err != nil {
+		return recommend.Request{}, err
 	}
 	req := recommend.Request{K: defaultK, Mode: recommend.ModeAuto}
 	var d decoder
@@ -114,21 +106,48 @@ func decodeRecommendationRequest(body []byte) (recommend.Request, error) {
 			d.fail(key, "unknown field; allowed: user_id, session_id, k, mode, context, filters, diversity, explain")
 		}
 	}
-	if len(d.errs) > 0 {
-		slices.SortFunc(d.errs, func(a, b FieldError) int {
-			return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
-		})
-		e := invalid(d.errs)
-		if len(d.errs) > maxFieldErrors {
-			e.Fields = d.errs[:maxFieldErrors]
-		}
-		return recommend.Request{}, e
+	if err := d.err(); err != nil {
+		return recommend.Request{}, err
 	}
 	return req, nil
 }
 
+// decodeObject parses a body that must be one JSON object, keeping each
+// top-level value raw for the field decoders.
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	var top map[string]json.RawMessage
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, invalid([]FieldError{{"", "the body is empty; send a JSON object"}})
+	}
+	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		msg := "must be a JSON object"
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			msg = fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
+		}
+		return nil, invalid([]FieldError{{"", msg}})
+	}
+	return top, nil
+}
+
 // decoder collects field errors. Its methods leave dst alone for null.
 type decoder struct{ errs []FieldError }
+
+// err is nil when no field failed, else an *Error of KindInvalid listing
+// the failures sorted by field (at most maxFieldErrors of them).
+func (d *decoder) err() error {
+	if len(d.errs) == 0 {
+		return nil
+	}
+	slices.SortFunc(d.errs, func(a, b FieldError) int {
+		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
+	})
+	e := invalid(d.errs)
+	if len(d.errs) > maxFieldErrors {
+		e.Fields = d.errs[:maxFieldErrors]
+	}
+	return e
+}
 
 func (d *decoder) fail(field, msg string) { d.errs = append(d.errs, FieldError{field, msg}) }
 

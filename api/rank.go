@@ -1,14 +1,9 @@
 package api
 
 import (
-	"bytes"
-	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -65,17 +60,9 @@ func presentRank(requestID string, resp recommend.RankResponse) rankResponse {
 // optional field. items is required: 1 to recommend.MaxRankItems strings,
 // none repeated (a repeat names both places, items[4] and items[1]).
 func decodeRankRequest(body []byte) (recommend.RankRequest, error) {
-	var top map[string]json.RawMessage
-	if len(bytes.TrimSpace(body)) == 0 {
-		return recommend.RankRequest{}, invalid([]FieldError{{"", "the body is empty; send a JSON object"}})
-	}
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
-		msg := "must be a JSON object"
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			msg = fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
-		}
-		return recommend.RankRequest{}, invalid([]FieldError{{"", msg}})
+	top, err := decodeObject(body)
+	if err != nil {
+		return recommend.RankRequest{}, err
 	}
 	var req recommend.RankRequest
 	var d decoder
@@ -98,15 +85,8 @@ func decodeRankRequest(body []byte) (recommend.RankRequest, error) {
 	if _, ok := top["items"]; !ok {
 		d.fail("items", fmt.Sprintf("is required: 1 to %d item ids to rank", recommend.MaxRankItems))
 	}
-	if len(d.errs) > 0 {
-		slices.SortFunc(d.errs, func(a, b FieldError) int {
-			return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
-		})
-		e := invalid(d.errs)
-		if len(d.errs) > maxFieldErrors {
-			e.Fields = d.errs[:maxFieldErrors]
-		}
-		return recommend.RankRequest{}, e
+	if err := d.err(); err != nil {
+		return recommend.RankRequest{}, err
 	}
 	return req, nil
 }
