@@ -137,8 +137,9 @@ func TestEndToEnd(t *testing.T) {
 	defer cancel()
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
+	env := testEnv(t, nil) // here, not in the goroutine: it may t.Fatal
 	go func() {
-		err := run(ctx, []string{"serve"}, testEnv(t, nil), outW, io.Discard)
+		err := run(ctx, []string{"serve"}, env, outW, io.Discard)
 		outW.CloseWithError(err)
 		done <- err
 	}()
