@@ -151,6 +151,31 @@ func (d *decoder) err() error {
 
 func (d *decoder) fail(field, msg string) { d.errs = append(d.errs, FieldError{field, msg}) }
 
+// object reads an optional JSON object: ok is false for null (absent) and
+// for anything but an object, which fails the field with must.
+func (d *decoder) object(field string, raw json.RawMessage, must string) (m map[string]json.RawMessage, ok bool) {
+	if kindOf(raw) == 'n' {
+		return nil, false
+	}
+	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+		d.fail(field, must)
+		return nil, false
+	}
+	return m, true
+}
+
+// array reads an optional JSON array, as object does.
+func (d *decoder) array(field string, raw json.RawMessage, must string) (elems []json.RawMessage, ok bool) {
+	if kindOf(raw) == 'n' {
+		return nil, false
+	}
+	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
+		d.fail(field, must)
+		return nil, false
+	}
+	return elems, true
+}
+
 // kindOf is the first byte of a JSON value: '"', '{', '[', 't', 'f', 'n' or
 // a number's first character. The body was valid JSON, so raw is too.
 func kindOf(raw json.RawMessage) byte {
@@ -233,12 +258,8 @@ func (d *decoder) mode(field string, raw json.RawMessage, dst *recommend.Mode) {
 // context reads the turn's context: session_items (see sessionItems) into
 // session, beside free keys with string values into dst.
 func (d *decoder) context(field string, raw json.RawMessage, dst *map[string]string, session *[]recommend.SessionItem) {
-	var m map[string]json.RawMessage
-	if kindOf(raw) == 'n' {
-		return
-	}
-	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
-		d.fail(field, "must be an object: session_items and keys with string values")
+	m, ok := d.object(field, raw, "must be an object: session_items and keys with string values")
+	if !ok {
 		return
 	}
 	out := make(map[string]string, len(m))
@@ -263,12 +284,8 @@ func (d *decoder) context(field string, raw json.RawMessage, dst *map[string]str
 // and an event (view, cart or purchase). An id not in the catalog is not an
 // error here: the flow ignores it.
 func (d *decoder) sessionItems(field string, raw json.RawMessage, dst *[]recommend.SessionItem) {
-	var elems []json.RawMessage
-	if kindOf(raw) == 'n' {
-		return
-	}
-	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
-		d.fail(field, "must be an array of objects with item_id and event")
+	elems, ok := d.array(field, raw, "must be an array of objects with item_id and event")
+	if !ok {
 		return
 	}
 	if len(elems) > recommend.MaxSessionItems {
@@ -319,12 +336,8 @@ func (d *decoder) event(field string, raw json.RawMessage, dst *recommend.Event)
 }
 
 func (d *decoder) filters(field string, raw json.RawMessage, dst *recommend.Filters) {
-	var m map[string]json.RawMessage
-	if kindOf(raw) == 'n' {
-		return
-	}
-	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
-		d.fail(field, "must be an object")
+	m, ok := d.object(field, raw, "must be an object")
+	if !ok {
 		return
 	}
 	for key, v := range m {
@@ -357,12 +370,8 @@ func (d *decoder) filters(field string, raw json.RawMessage, dst *recommend.Filt
 // categories reads a list of category names; each must be one the catalog
 // knows, so that a typo cannot silently empty the answer.
 func (d *decoder) categories(field string, raw json.RawMessage, dst *[]string) {
-	var elems []json.RawMessage
-	if kindOf(raw) == 'n' {
-		return
-	}
-	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
-		d.fail(field, "must be an array of strings")
+	elems, ok := d.array(field, raw, "must be an array of strings")
+	if !ok {
 		return
 	}
 	known := catalog.Categories()
@@ -382,12 +391,8 @@ func (d *decoder) categories(field string, raw json.RawMessage, dst *[]string) {
 }
 
 func (d *decoder) diversity(field string, raw json.RawMessage, dst *recommend.Diversity) {
-	var m map[string]json.RawMessage
-	if kindOf(raw) == 'n' {
-		return
-	}
-	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
-		d.fail(field, "must be an object")
+	m, ok := d.object(field, raw, "must be an object")
+	if !ok {
 		return
 	}
 	for key, v := range m {
@@ -402,12 +407,8 @@ func (d *decoder) diversity(field string, raw json.RawMessage, dst *recommend.Di
 }
 
 func (d *decoder) strings(field string, raw json.RawMessage, dst *[]string) {
-	var elems []json.RawMessage
-	if kindOf(raw) == 'n' {
-		return
-	}
-	if kindOf(raw) != '[' || json.Unmarshal(raw, &elems) != nil {
-		d.fail(field, "must be an array of strings")
+	elems, ok := d.array(field, raw, "must be an array of strings")
+	if !ok {
 		return
 	}
 	out := make([]string, len(elems))
