@@ -16,6 +16,7 @@ import (
 // line wins over its TAILOR_* variable.
 type config struct {
 	addr            string
+	debugAddr       string // "": no debug listener
 	modelsDir       string
 	featuresDir     string
 	storePath       string
@@ -46,6 +47,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.SetOutput(stderr)
 	tmp := or("TMPDIR", "/tmp")
 	fs.StringVar(&c.addr, "addr", or("TAILOR_ADDR", ":8080"), "listen address (TAILOR_ADDR)")
+	fs.StringVar(&c.debugAddr, "debug-addr", getenv("TAILOR_DEBUG_ADDR"), "listen address of /debug/pprof/, off when empty; keep it on loopback (TAILOR_DEBUG_ADDR)")
 	fs.StringVar(&c.modelsDir, "models", or("TAILOR_MODELS_DIR", "models"), "directory of ONNX models (TAILOR_MODELS_DIR)")
 	fs.StringVar(&c.featuresDir, "features", or("TAILOR_FEATURES_DIR", "data/features"), "directory of offline features from the trainer (TAILOR_FEATURES_DIR)")
 	fs.StringVar(&c.storePath, "store", or("TAILOR_STORE_PATH", filepath.Join(tmp, "tailor", "profiles.db")), "bbolt file of the online feature store (TAILOR_STORE_PATH)")

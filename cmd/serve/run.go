@@ -60,6 +60,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "tailor-serve listening on http://%s\n", ln.Addr())
+	if cfg.debugAddr != "" {
+		dbg, err := startDebug(cfg.debugAddr, log)
+		if err != nil {
+			_ = srv.Close()
+			<-serveErr
+			return err
+		}
+		defer shutdownWith(cfg.shutdownTimeout, "debug listener", log, dbg.stop)
+		log.Info("profiles served", "addr", dbg.addr.String(), "path", "/debug/pprof/")
+	}
 
 	if err := a.build(ctx, cfg, log, tel); err != nil {
 		_ = srv.Close()
