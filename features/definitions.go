@@ -18,6 +18,11 @@ type Candidate struct {
 	CFScore float32
 	HasCF   bool
 	Now     time.Time // reference time for recency
+	// ItemIndex is Item's index in the catalog an Assembler was given by
+	// WithItems; Rows then reads the item's columns from its table. Rows
+	// checks that the index holds this very Item, so a Candidate that does
+	// not set it (or sets it wrong) is computed from Item as usual.
+	ItemIndex int
 }
 
 // Definition declares one model feature.
@@ -28,7 +33,20 @@ type Definition struct {
 	Default float32
 	Source  string // what it is computed from
 	value   func(c *Candidate) (float32, bool)
+	// scope says what the value depends on, so that Assembler.Rows computes
+	// it once per customer or once per catalog item instead of once per row.
+	// The zero value, perRow, is always correct.
+	scope scope
 }
+
+// scope is what a feature's value depends on.
+type scope uint8
+
+const (
+	perRow      scope = iota // anything in the Candidate: computed for every row
+	perCustomer              // Customer and Now only
+	perItem                  // Item only (not Now)
+)
 
 const day = 24 * time.Hour
 
@@ -80,11 +98,11 @@ func Propensity() []Definition {
 				return 0
 			})},
 		{Name: "item_buyers_log", Entity: "item", Default: 0, Source: "log1p of the item's distinct buyers",
-			value: item(func(s *ItemStats) float32 { return log1p(float64(s.Buyers)) })},
+			scope: perItem, value: item(func(s *ItemStats) float32 { return log1p(float64(s.Buyers)) })},
 		{Name: "item_recent_buyers_log", Entity: "item", Default: 0, Source: "log1p of the item's distinct buyers in the last 30 days",
-			value: item(func(s *ItemStats) float32 { return log1p(float64(s.RecentBuyers)) })},
+			scope: perItem, value: item(func(s *ItemStats) float32 { return log1p(float64(s.RecentBuyers)) })},
 		{Name: "item_trend", Entity: "item", Default: 0, Source: "log of (distinct buyers in the last 30 days + 1) / (distinct buyers in the 30 days before + 1)",
-			value: item(func(s *ItemStats) float32 {
+			scope: perItem, value: item(func(s *ItemStats) float32 {
 				return float32(math.Log(float64(s.RecentBuyers+1) / float64(s.PriorBuyers+1)))
 			})},
 		{Name: "item_age_log", Entity: "item", Default: float32(math.Log1p(365)), Source: "log1p of days since the item's first sale",
@@ -95,15 +113,15 @@ func Propensity() []Definition {
 				return log1p(days(c.Item.FirstSold, c.Now)), true
 			}},
 		{Name: "item_repeat_rate", Entity: "item", Default: 0, Source: "share of the item's buyers who bought it on two or more invoices",
-			value: item(func(s *ItemStats) float32 { return float32(s.RepeatRate) })},
+			scope: perItem, value: item(func(s *ItemStats) float32 { return float32(s.RepeatRate) })},
 		{Name: "item_price_log", Entity: "item", Default: 0, Source: "log1p of the item's typical price in GBP",
-			value: item(func(s *ItemStats) float32 { return log1p(s.Price) })},
+			scope: perItem, value: item(func(s *ItemStats) float32 { return log1p(s.Price) })},
 		{Name: "customer_recency_log", Entity: "customer", Default: float32(math.Log1p(365)), Source: "log1p of days since the customer's last purchase",
-			value: cust(func(p *CustomerProfile, now time.Time) float32 { return log1p(days(p.Last, now)) })},
+			scope: perCustomer, value: cust(func(p *CustomerProfile, now time.Time) float32 { return log1p(days(p.Last, now)) })},
 		{Name: "customer_frequency_log", Entity: "customer", Default: 0, Source: "log1p of the customer's invoices",
-			value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(float64(p.Invoices)) })},
+			scope: perCustomer, value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(float64(p.Invoices)) })},
 		{Name: "customer_monetary_log", Entity: "customer", Default: 0, Source: "log1p of the customer's spend in GBP",
-			value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(p.Spend) })},
+			scope: perCustomer, value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(p.Spend) })},
 		{Name: "category_affinity", Entity: "customer_item", Default: 0, Source: "share of the customer's invoice lines in the item's category",
 			value: func(c *Candidate) (float32, bool) {
 				if c.Customer == nil {
@@ -119,8 +137,22 @@ func Propensity() []Definition {
 }
 
 // Assembler writes feature vectors in the column order a model declares.
+// Vector writes one row from the definitions as they stand; Rows writes a
+// batch with the same values, computing the per-customer columns once per
+// customer and reading the per-item columns from a table built by WithItems.
 type Assembler struct {
-	defs []Definition
+	defs     []Definition
+	custCols []int // columns whose scope is perCustomer
+	itemCols []int // columns whose scope is perItem
+	rowCols  []int // the rest
+	items    *itemTable
+}
+
+// itemTable holds the per-item columns of every catalog item, by index.
+type itemTable struct {
+	stats     []*ItemStats // the item each row was computed from
+	vals      []float32    // len(stats) × len(itemCols)
+	defaulted []uint8      // per item: how many of its columns took the default
 }
 
 // NewAssembler resolves a model's feature_names against the definitions. An
@@ -138,8 +170,40 @@ func NewAssembler(names []string) (*Assembler, error) {
 			return nil, fmt.Errorf("feature %q (column %d) is not defined", n, i)
 		}
 		a.defs[i] = d
+		switch d.scope {
+		case perCustomer:
+			a.custCols = append(a.custCols, i)
+		case perItem:
+			a.itemCols = append(a.itemCols, i)
+		default:
+			a.rowCols = append(a.rowCols, i)
+		}
 	}
 	return a, nil
+}
+
+// WithItems returns an Assembler whose Rows reads the per-item columns of
+// the n catalog items stats(0) … stats(n-1) from a table computed here, once.
+// A Candidate opts in by setting ItemIndex to its item's index.
+func (a *Assembler) WithItems(n int, stats func(j int) *ItemStats) *Assembler {
+	w := len(a.itemCols)
+	t := &itemTable{stats: make([]*ItemStats, n), vals: make([]float32, n*w), defaulted: make([]uint8, n)}
+	for j := range n {
+		s := stats(j)
+		t.stats[j] = s
+		c := Candidate{Item: s}
+		for k, col := range a.itemCols {
+			v, ok := a.defs[col].value(&c)
+			if !ok {
+				v = a.defs[col].Default
+				t.defaulted[j]++
+			}
+			t.vals[j*w+k] = v
+		}
+	}
+	b := *a
+	b.items = t
+	return &b
 }
 
 // Len is the vector length.
@@ -157,6 +221,73 @@ func (a *Assembler) Vector(c *Candidate, out []float32) (defaulted int) {
 		out[i] = v
 	}
 	return defaulted
+}
+
+// Rows writes the features of every candidate into out (len(cs) × Len(),
+// row-major), exactly as Vector would row by row, and returns how many
+// values took their declared default. It is the request path's batch: the
+// candidates of one request share a customer and a reference time.
+func (a *Assembler) Rows(cs []Candidate, out []float32) (defaulted int) {
+	f := len(a.defs)
+	var (
+		buf       [16]float32
+		custVals  = buf[:0]
+		custDef   int
+		have      bool
+		cust      *CustomerProfile
+		now       time.Time
+		itemWidth = len(a.itemCols)
+	)
+	if len(a.custCols) > len(buf) {
+		custVals = make([]float32, 0, len(a.custCols))
+	}
+	for i := range cs {
+		c := &cs[i]
+		row := out[i*f : (i+1)*f]
+		if !have || c.Customer != cust || !c.Now.Equal(now) {
+			have, cust, now, custDef = true, c.Customer, c.Now, 0
+			custVals = custVals[:0]
+			for _, col := range a.custCols {
+				v, ok := a.defs[col].value(c)
+				if !ok {
+					v = a.defs[col].Default
+					custDef++
+				}
+				custVals = append(custVals, v)
+			}
+		}
+		for k, col := range a.custCols {
+			row[col] = custVals[k]
+		}
+		defaulted += custDef
+		if t := a.items; t != nil && c.ItemIndex >= 0 && c.ItemIndex < len(t.stats) && t.stats[c.ItemIndex] == c.Item {
+			copyCols(row, a.itemCols, t.vals[c.ItemIndex*itemWidth:(c.ItemIndex+1)*itemWidth])
+			defaulted += int(t.defaulted[c.ItemIndex])
+		} else {
+			defaulted += a.compute(c, a.itemCols, row)
+		}
+		defaulted += a.compute(c, a.rowCols, row)
+	}
+	return defaulted
+}
+
+// compute writes the columns cols of c into row.
+func (a *Assembler) compute(c *Candidate, cols []int, row []float32) (defaulted int) {
+	for _, col := range cols {
+		v, ok := a.defs[col].value(c)
+		if !ok {
+			v = a.defs[col].Default
+			defaulted++
+		}
+		row[col] = v
+	}
+	return defaulted
+}
+
+func copyCols(row []float32, cols []int, vals []float32) {
+	for k, col := range cols {
+		row[col] = vals[k]
+	}
 }
 
 // Names returns the names of Propensity(), in order.

@@ -206,7 +206,7 @@ func (r *run) candidates(scores []float32) []cand {
 	}
 	for i := range out {
 		c := &out[i]
-		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), Now: r.now}
+		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), ItemIndex: c.j, Now: r.now}
 		if h := r.owned[c.j]; h != nil {
 			c.c.History = h
 		}
@@ -225,10 +225,12 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 		r.sc.rows = make([]float32, len(cs)*f)
 	}
 	rows := r.sc.rows[:len(cs)*f]
-	defaulted := 0
+	fcs := r.sc.fcs[:0]
 	for i := range cs {
-		defaulted += r.s.asm.Vector(&cs[i].c, rows[i*f:(i+1)*f])
+		fcs = append(fcs, cs[i].c)
 	}
+	r.sc.fcs = fcs
+	defaulted := r.s.asm.Rows(fcs, rows)
 	err := r.guarded(ctx, r.s.deps.PropensityBreaker, r.s.deps.Propensity.NameVersion(), func(ctx context.Context) error {
 		// Features the customer or item lacked took their declared default.
 		trace.SpanFromContext(ctx).SetAttributes(telemetry.AttrFeaturesDefaulted.Int(defaulted))

@@ -144,7 +144,7 @@ func (r *run) rankFeatures(cs []cand, scores []float32) {
 	}
 	for i := range cs {
 		c := &cs[i]
-		c.c.Customer, c.c.Item, c.c.Now = r.prof, r.s.deps.Items.Stats(c.j), r.now
+		c.c.Customer, c.c.Item, c.c.ItemIndex, c.c.Now = r.prof, r.s.deps.Items.Stats(c.j), c.j, r.now
 		if h := r.owned[c.j]; h != nil {
 			c.c.History = h
 		}

@@ -111,7 +111,8 @@ type scratch struct {
 	seen   []bool                  // candidates already gathered
 	owned  []*features.ItemHistory // run.owned
 	cands  []cand
-	rows   []float32 // propensity feature rows
+	fcs    []features.Candidate // the candidates' feature inputs, contiguous for Assembler.Rows
+	rows   []float32            // propensity feature rows
 }
 
 func (s *Service) getScratch() *scratch {
@@ -130,6 +131,8 @@ func (s *Service) putScratch(sc *scratch) {
 	clear(sc.owned)
 	clear(sc.cands[:cap(sc.cands)])
 	sc.cands = sc.cands[:0]
+	clear(sc.fcs[:cap(sc.fcs)])
+	sc.fcs = sc.fcs[:0]
 	s.pool.Put(sc)
 }
 
@@ -162,6 +165,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recommend: propensity model %s: %w", deps.Propensity.NameVersion(), err)
 	}
+	// Item-only features are computed once per catalog item, here.
+	asm = asm.WithItems(deps.Items.Len(), deps.Items.Stats)
 	return &Service{cfg: cfg, deps: deps, asm: asm, facts: newItemFacts(deps.Items)}, nil
 }
 
