@@ -280,21 +280,62 @@ func (r *run) respond(ctx context.Context, cs []cand, source string, degraded bo
 		span.SetAttributes(telemetry.AttrFallbackReason.String(reason))
 		r.s.deps.Observer.RecordFallback(ctx, reason)
 	}
-	slices.SortFunc(cs, func(a, b cand) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.cf, a.cf); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.j, b.j)
-	})
-	cs = r.cut(cs)
+	cs = r.best(cs)
 	resp := Response{Items: make([]Item, len(cs)), Models: r.models, Degraded: degraded, FallbackReason: reason}
 	for i, c := range cs {
 		resp.Items[i] = r.item(c.j, i+1, c.score, source, r.modelReasons(&c))
 	}
 	return resp
+}
+
+// best orders the candidates best first (by score, then CF score, then
+// index), as far as the answer needs them: the k best without a diversity
+// cap, selected without sorting the rest; every candidate, then cut, with one.
+func (r *run) best(cs []cand) []cand {
+	if r.perCategory() > 0 || r.req.K >= len(cs) {
+		slices.SortFunc(cs, func(a, b cand) int { return compareCands(&a, &b) })
+		return r.cut(cs)
+	}
+	k := r.req.K
+	top := cs[:k] // a heap of the k best so far, the worst of them at top[0]
+	down := func(i int) {
+		for {
+			l, rt, m := 2*i+1, 2*i+2, i
+			if l < k && compareCands(&top[l], &top[m]) > 0 {
+				m = l
+			}
+			if rt < k && compareCands(&top[rt], &top[m]) > 0 {
+				m = rt
+			}
+			if m == i {
+				return
+			}
+			top[i], top[m] = top[m], top[i]
+			i = m
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for i := k; i < len(cs); i++ {
+		if compareCands(&cs[i], &top[0]) < 0 {
+			top[0], cs[i] = cs[i], top[0]
+			down(0)
+		}
+	}
+	slices.SortFunc(top, func(a, b cand) int { return compareCands(&a, &b) })
+	return top
+}
+
+// compareCands is negative when a ranks before b.
+func compareCands(a, b *cand) int {
+	if c := cmp.Compare(b.score, a.score); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.cf, a.cf); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.j, b.j)
 }
 
 // fallback answers from the deterministic rule chain.
