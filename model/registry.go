@@ -317,9 +317,9 @@ func checkOutputs(y []float32, want int, probability bool) error {
 }
 
 // run feeds n rows of x to the model and returns its n × output-width values
-// in a fresh slice. CF at batch 1, the hot path, copies x into preallocated
-// tensors from a pool and the output into dst when dst's capacity holds it
-// (a fresh slice otherwise); other calls ignore dst and wrap x and a new slice in tensors made per
+// in dst's memory when its capacity holds them, in a fresh slice otherwise.
+// CF at batch 1 copies x into preallocated tensors from a pool and the output
+// into dst; other calls wrap x and the output memory in tensors made per
 // call. BenchmarkCFTensors compares the two.
 func (l *loaded) run(x []float32, n int, dst []float32) ([]float32, error) {
 	s := l.sess
@@ -346,7 +346,12 @@ func (l *loaded) run(x []float32, n int, dst []float32) ([]float32, error) {
 		return nil, fmt.Errorf("input tensor: %w", err)
 	}
 	defer in.Destroy()
-	y, shape := make([]float32, int64(n)*s.outW), ort.NewShape(int64(n), s.outW)
+	y, shape := dst[:0:cap(dst)], ort.NewShape(int64(n), s.outW)
+	if int64(cap(y)) >= int64(n)*s.outW {
+		y = y[:int64(n)*s.outW]
+	} else {
+		y = make([]float32, int64(n)*s.outW)
+	}
 	if l.out1 {
 		shape = shape[:1]
 	}
@@ -423,6 +428,13 @@ func (m *CFModel) Score(ctx context.Context, x []float32) ([]float32, error) {
 // buffer across calls.
 func (m *CFModel) ScoreInto(ctx context.Context, x, dst []float32) ([]float32, error) {
 	return m.r.call(ctx, KindCF, x, 1, dst)
+}
+
+// ScoreBatchInto scores n interaction vectors (x is n rows, row-major) in
+// one call, writing the n rows of scores into dst's memory when its capacity
+// holds them (a fresh slice otherwise).
+func (m *CFModel) ScoreBatchInto(ctx context.Context, x []float32, n int, dst []float32) ([]float32, error) {
+	return m.r.call(ctx, KindCF, x, n, dst)
 }
 
 // NameVersion is the current CF model's name@version ("" after Close).

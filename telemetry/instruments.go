@@ -25,6 +25,7 @@ const (
 	MetricBreakerState      = "tailor.breaker.state"            // gauge; breaker
 	MetricBreakerTransition = "tailor.breaker.transitions"      // counter; breaker, from, to
 	MetricFallbacks         = "tailor.fallbacks"                // counter; reason
+	MetricCFBatchSize       = "tailor.cf.batch.size"            // histogram, rows per CF model call
 )
 
 // Bucket boundaries in seconds. Requests are expected to take about a
@@ -33,6 +34,7 @@ const (
 var (
 	HTTPBuckets      = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
 	InferenceBuckets = []float64{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
+	BatchBuckets     = []float64{1, 2, 4, 8, 16, 32, 64}
 )
 
 // Breaker states as the values of tailor_breaker_state. The names are those
@@ -47,6 +49,7 @@ type instruments struct {
 	breakerState      metric.Int64Gauge
 	breakerTransition metric.Int64Counter
 	fallbacks         metric.Int64Counter
+	cfBatchSize       metric.Int64Histogram
 
 	hits, misses atomic.Int64
 	breakers     sync.Map // breaker name -> last state (string)
@@ -54,7 +57,7 @@ type instruments struct {
 
 func newInstruments(m metric.Meter) (*instruments, error) {
 	in := &instruments{}
-	var errs [8]error
+	var errs [9]error
 	in.httpDuration, errs[0] = m.Float64Histogram(MetricHTTPDuration, metric.WithUnit("s"),
 		metric.WithDescription("Server-side duration of HTTP requests by route template, method and status."),
 		metric.WithExplicitBucketBoundaries(HTTPBuckets...))
@@ -81,6 +84,9 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 		metric.WithDescription("Circuit breaker state changes by breaker, from and to."))
 	in.fallbacks, errs[7] = m.Int64Counter(MetricFallbacks,
 		metric.WithDescription("Answers (or parts of answers) served by a fallback rule, by reason."))
+	in.cfBatchSize, errs[8] = m.Int64Histogram(MetricCFBatchSize,
+		metric.WithDescription("Customers scored together in one CF model call (the CF batcher's batches)."),
+		metric.WithExplicitBucketBoundaries(BatchBuckets...))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -120,6 +126,11 @@ func (t *Telemetry) RecordInference(ctx context.Context, model string, d time.Du
 	t.inst.inferenceDuration.Record(ctx, d.Seconds(), metric.WithAttributes(
 		attribute.String("model", model), attribute.String("outcome", outcome)))
 	trace.SpanFromContext(ctx).SetAttributes(AttrModel.String(model), AttrOutcome.String(outcome))
+}
+
+// RecordCFBatch records the size of one batch of the CF batcher.
+func (t *Telemetry) RecordCFBatch(ctx context.Context, n int) {
+	t.inst.cfBatchSize.Record(ctx, int64(n))
 }
 
 // RecordCache counts one feature-cache lookup and sets tailor.cache.hit on

@@ -22,6 +22,7 @@ type config struct {
 	storePath       string
 	ortLib          string
 	intraOpThreads  int
+	cfMaxBatch      int // 1: no batching
 	modelTimeout    time.Duration
 	breakerFailures int
 	breakerOpenFor  time.Duration
@@ -69,6 +70,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		fs.DurationVar(p, name, v, usage+" ("+env+")")
 	}
 	intVar(&c.intraOpThreads, "intra-op-threads", "TAILOR_INTRA_OP_THREADS", 1, "ONNX Runtime intra-op threads per session")
+	intVar(&c.cfMaxBatch, "cf-max-batch", "TAILOR_CF_MAX_BATCH", 16, "most concurrent requests scored in one CF model call; 1 turns batching off")
 	durVar(&c.modelTimeout, "model-timeout", "TAILOR_MODEL_TIMEOUT", 50*time.Millisecond, "deadline of each model call")
 	intVar(&c.breakerFailures, "breaker-failures", "TAILOR_BREAKER_FAILURES", 5, "consecutive model failures that open its breaker")
 	durVar(&c.breakerOpenFor, "breaker-open-for", "TAILOR_BREAKER_OPEN_FOR", 10*time.Second, "how long an open breaker waits before a trial call")

@@ -271,6 +271,17 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 	}
 	a.closers = append(a.closers, func() error { cache.Close(); return nil })
 
+	// Concurrent requests share CF model calls through the batcher, whose
+	// worker stops (closers run in reverse) before the models close.
+	var cf recommend.CF = reg.CF()
+	if cfg.cfMaxBatch > 1 {
+		b, err := model.NewCFBatcher(context.WithoutCancel(ctx), reg.CF(), model.BatchOptions{Items: items.Len(), MaxBatch: cfg.cfMaxBatch}, tel.RecordCFBatch)
+		if err != nil {
+			return err
+		}
+		a.closers = append(a.closers, b.Close)
+		cf = b
+	}
 	breaker := func(name string) *fallback.Breaker {
 		b := fallback.NewBreaker(name, fallback.BreakerConfig{Timeout: cfg.modelTimeout, ConsecutiveFailures: cfg.breakerFailures, OpenFor: cfg.breakerOpenFor},
 			fallback.Hooks{OnTransition: func(ctx context.Context, t fallback.Transition) { tel.BreakerTransition(ctx, t.Breaker, t.From, t.To) }})
@@ -279,7 +290,7 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 	}
 	svc, err := recommend.New(recommend.Config{Now: now, Uncertainty: fallback.Uncertainty{MinHistoryItems: cfg.minHistory, MinSpread: cfg.minSpread}},
 		recommend.Deps{
-			Items: items, Profiles: cache, CF: reg.CF(), Propensity: reg.Propensity(),
+			Items: items, Profiles: cache, CF: cf, Propensity: reg.Propensity(),
 			CFBreaker: breaker("cf"), PropensityBreaker: breaker("propensity"),
 			Rules:  fallback.DefaultChain(ownCountryList(items), items.Popular()),
 			Log:    log,

@@ -330,7 +330,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// Metrics show the stages.
 	_, _, metrics := fetch(t, http.MethodGet, base+"/metrics", "")
-	for _, m := range []string{"tailor_http_request_duration_seconds", "tailor_model_inference_duration_seconds", "tailor_feature_cache_hits_total", "tailor_fallbacks_total", "tailor_breaker_state"} {
+	for _, m := range []string{"tailor_http_request_duration_seconds", "tailor_model_inference_duration_seconds", "tailor_feature_cache_hits_total", "tailor_fallbacks_total", "tailor_breaker_state", "tailor_cf_batch_size_bucket"} {
 		if !bytes.Contains(metrics, []byte(m)) {
 			t.Errorf("/metrics lacks %s", m)
 		}

@@ -1,0 +1,80 @@
+package model_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tailorhq/tailor/model"
+	"github.com/tailorhq/tailor/model/ortest"
+)
+
+// TestCFBatcherScoresWhatTheModelScores sends many concurrent customers of
+// the committed CF model through the batcher: each gets exactly the scores
+// that a batch-1 call gives it, and batches of more than one row do run.
+func TestCFBatcherScoresWhatTheModelScores(t *testing.T) {
+	t.Parallel() // after TestInitRuntime; see the note at the top
+	ortest.Init(t)
+	ctx := context.Background()
+	ids := catalogIDs(t)
+	r, err := model.LoadRegistry(ctx, realModels, model.RegistryOptions{CatalogIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var batches, rows, biggest atomic.Int64
+	b, err := model.NewCFBatcher(ctx, r.CF(), model.BatchOptions{Items: len(ids), MaxBatch: 8}, func(_ context.Context, n int) {
+		batches.Add(1)
+		rows.Add(int64(n))
+		for m := biggest.Load(); int64(n) > m && !biggest.CompareAndSwap(m, int64(n)); m = biggest.Load() {
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	const customers = 48
+	xs := make([][]float32, customers)
+	want := make([][]float32, customers)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range xs {
+		xs[i] = make([]float32, len(ids))
+		for range 1 + rng.IntN(30) {
+			xs[i][rng.IntN(len(ids))] = float32(1 + rng.IntN(4))
+		}
+		if want[i], err = r.CF().Score(ctx, xs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := 0; round < 20 && biggest.Load() < 2; round++ {
+		var wg sync.WaitGroup
+		for i := range xs {
+			wg.Go(func() {
+				dst := make([]float32, 0, len(ids))
+				got, err := b.ScoreInto(ctx, xs[i], dst)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !slices.Equal(got, want[i]) {
+					t.Errorf("customer %d: batched scores differ from the batch-1 scores", i)
+				}
+				if &got[0] != &dst[:1][0] {
+					t.Errorf("customer %d: ScoreInto did not write into dst", i)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if biggest.Load() < 2 {
+		t.Errorf("%d concurrent callers × 20 rounds never ran a batch of two or more (%d batches, %d rows)", customers, batches.Load(), rows.Load())
+	}
+	if b.NameVersion() != r.CF().NameVersion() {
+		t.Errorf("NameVersion %q, the model's %q", b.NameVersion(), r.CF().NameVersion())
+	}
+	t.Logf("%d rows in %d batches, the biggest %d", rows.Load(), batches.Load(), biggest.Load())
+}
