@@ -29,7 +29,7 @@ func TestRowsMatchesVector(t *testing.T) {
 		{Customer: cust, History: &old, Item: &other, ItemIndex: 1, Now: now},
 		{Customer: cust, Item: item, ItemIndex: 0, Now: now, CFScore: 1, HasCF: true},
 		{Customer: cust, Item: &stray, ItemIndex: 0, Now: now}, // index names another item: computed
-		{Customer: cust, Item: item, ItemIndex: 7, Now: now},    // out of range: computed
+		{Customer: cust, Item: item, ItemIndex: 7, Now: now},   // out of range: computed
 		{Customer: cust, Item: item, ItemIndex: -1, Now: now},
 		{Customer: &second, Item: &other, ItemIndex: 1, Now: now}, // another customer mid-batch
 		{Customer: &second, Item: item, ItemIndex: 0, Now: at(5)}, // another reference time
