@@ -46,6 +46,7 @@ const (
 	perRow      scope = iota // anything in the Candidate: computed for every row
 	perCustomer              // Customer and Now only
 	perItem                  // Item only (not Now)
+	perItemNow               // Item and Now only
 )
 
 const day = 24 * time.Hour
@@ -105,7 +106,7 @@ func Propensity() []Definition {
 			scope: perItem, value: item(func(s *ItemStats) float32 {
 				return float32(math.Log(float64(s.RecentBuyers+1) / float64(s.PriorBuyers+1)))
 			})},
-		{Name: "item_age_log", Entity: "item", Default: float32(math.Log1p(365)), Source: "log1p of days since the item's first sale",
+		{Name: "item_age_log", Entity: "item", scope: perItemNow, Default: float32(math.Log1p(365)), Source: "log1p of days since the item's first sale",
 			value: func(c *Candidate) (float32, bool) {
 				if c.Item.FirstSold.IsZero() {
 					return 0, false
@@ -141,18 +142,23 @@ func Propensity() []Definition {
 // batch with the same values, computing the per-customer columns once per
 // customer and reading the per-item columns from a table built by WithItems.
 type Assembler struct {
-	defs     []Definition
-	custCols []int // columns whose scope is perCustomer
-	itemCols []int // columns whose scope is perItem
-	rowCols  []int // the rest
-	items    *itemTable
+	defs        []Definition
+	custCols    []int // columns whose scope is perCustomer
+	itemCols    []int // perItem
+	itemNowCols []int // perItemNow
+	rowCols     []int // the rest
+	items       *itemTable
 }
 
-// itemTable holds the per-item columns of every catalog item, by index.
+// itemTable holds the per-item columns of every catalog item, by index, and
+// the per-item-and-time columns as of one reference time.
 type itemTable struct {
 	stats     []*ItemStats // the item each row was computed from
 	vals      []float32    // len(stats) × len(itemCols)
-	defaulted []uint8      // per item: how many of its columns took the default
+	defaulted []uint8      // per item: how many of its itemCols took the default
+	now       time.Time    // the reference time of nowVals
+	nowVals   []float32    // len(stats) × len(itemNowCols)
+	nowDef    []uint8      // per item: how many of its itemNowCols took the default
 }
 
 // NewAssembler resolves a model's feature_names against the definitions. An
@@ -175,6 +181,8 @@ func NewAssembler(names []string) (*Assembler, error) {
 			a.custCols = append(a.custCols, i)
 		case perItem:
 			a.itemCols = append(a.itemCols, i)
+		case perItemNow:
+			a.itemNowCols = append(a.itemNowCols, i)
 		default:
 			a.rowCols = append(a.rowCols, i)
 		}
@@ -183,27 +191,31 @@ func NewAssembler(names []string) (*Assembler, error) {
 }
 
 // WithItems returns an Assembler whose Rows reads the per-item columns of
-// the n catalog items stats(0) … stats(n-1) from a table computed here, once.
-// A Candidate opts in by setting ItemIndex to its item's index.
-func (a *Assembler) WithItems(n int, stats func(j int) *ItemStats) *Assembler {
-	w := len(a.itemCols)
-	t := &itemTable{stats: make([]*ItemStats, n), vals: make([]float32, n*w), defaulted: make([]uint8, n)}
+// the n catalog items stats(0) … stats(n-1) from a table computed here, once,
+// and the columns that depend on the item and the reference time from a
+// table computed for now (used while a candidate's Now equals it). A
+// Candidate opts in by setting ItemIndex to its item's index.
+func (a *Assembler) WithItems(n int, stats func(j int) *ItemStats, now time.Time) *Assembler {
+	t := &itemTable{stats: make([]*ItemStats, n), now: now}
 	for j := range n {
-		s := stats(j)
-		t.stats[j] = s
-		c := Candidate{Item: s}
-		for k, col := range a.itemCols {
-			v, ok := a.defs[col].value(&c)
-			if !ok {
-				v = a.defs[col].Default
-				t.defaulted[j]++
-			}
-			t.vals[j*w+k] = v
-		}
+		t.stats[j] = stats(j)
 	}
+	t.vals, t.defaulted = a.table(t.stats, a.itemCols, time.Time{})
+	t.nowVals, t.nowDef = a.table(t.stats, a.itemNowCols, now)
 	b := *a
 	b.items = t
 	return &b
+}
+
+// table computes the columns cols of every item at reference time now.
+func (a *Assembler) table(stats []*ItemStats, cols []int, now time.Time) ([]float32, []uint8) {
+	w := len(cols)
+	vals, def := make([]float32, len(stats)*w), make([]uint8, len(stats))
+	for j, s := range stats {
+		c := Candidate{Item: s, Now: now}
+		def[j] = uint8(a.compute(&c, cols, vals[j*w:(j+1)*w:(j+1)*w], true))
+	}
+	return vals, def
 }
 
 // Len is the vector length.
@@ -260,26 +272,39 @@ func (a *Assembler) Rows(cs []Candidate, out []float32) (defaulted int) {
 			row[col] = custVals[k]
 		}
 		defaulted += custDef
-		if t := a.items; t != nil && c.ItemIndex >= 0 && c.ItemIndex < len(t.stats) && t.stats[c.ItemIndex] == c.Item {
-			copyCols(row, a.itemCols, t.vals[c.ItemIndex*itemWidth:(c.ItemIndex+1)*itemWidth])
-			defaulted += int(t.defaulted[c.ItemIndex])
+		t := a.items
+		inTable := t != nil && c.ItemIndex >= 0 && c.ItemIndex < len(t.stats) && t.stats[c.ItemIndex] == c.Item
+		if j := c.ItemIndex; inTable {
+			copyCols(row, a.itemCols, t.vals[j*itemWidth:(j+1)*itemWidth])
+			defaulted += int(t.defaulted[j])
 		} else {
-			defaulted += a.compute(c, a.itemCols, row)
+			defaulted += a.compute(c, a.itemCols, row, false)
 		}
-		defaulted += a.compute(c, a.rowCols, row)
+		if j, w := c.ItemIndex, len(a.itemNowCols); inTable && c.Now.Equal(t.now) {
+			copyCols(row, a.itemNowCols, t.nowVals[j*w:(j+1)*w])
+			defaulted += int(t.nowDef[j])
+		} else {
+			defaulted += a.compute(c, a.itemNowCols, row, false)
+		}
+		defaulted += a.compute(c, a.rowCols, row, false)
 	}
 	return defaulted
 }
 
-// compute writes the columns cols of c into row.
-func (a *Assembler) compute(c *Candidate, cols []int, row []float32) (defaulted int) {
-	for _, col := range cols {
+// compute writes the columns cols of c into row: at their column, or one
+// after another when packed.
+func (a *Assembler) compute(c *Candidate, cols []int, row []float32, packed bool) (defaulted int) {
+	for k, col := range cols {
 		v, ok := a.defs[col].value(c)
 		if !ok {
 			v = a.defs[col].Default
 			defaulted++
 		}
-		row[col] = v
+		if packed {
+			row[k] = v
+		} else {
+			row[col] = v
+		}
 	}
 	return defaulted
 }

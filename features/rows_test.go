@@ -50,7 +50,7 @@ func TestRowsMatchesVector(t *testing.T) {
 		for i := range cs {
 			wantDef += a.Vector(&cs[i], want[i*f:(i+1)*f])
 		}
-		for _, asm := range []*features.Assembler{a, a.WithItems(len(catalog), stats)} {
+		for _, asm := range []*features.Assembler{a, a.WithItems(len(catalog), stats, now), a.WithItems(len(catalog), stats, at(5)), a.WithItems(len(catalog), stats, at(-3))} {
 			got := make([]float32, len(cs)*f)
 			for i := range got {
 				got[i] = float32(math.NaN()) // every column must be written

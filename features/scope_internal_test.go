@@ -39,6 +39,8 @@ func TestScopesAreHonest(t *testing.T) {
 							switch d.scope {
 							case perItem:
 								key = it.Category
+							case perItemNow:
+								key = it.Category + now.String()
 							case perCustomer:
 								key = now.String()
 								if c != nil {

@@ -165,8 +165,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recommend: propensity model %s: %w", deps.Propensity.NameVersion(), err)
 	}
-	// Item-only features are computed once per catalog item, here.
-	asm = asm.WithItems(deps.Items.Len(), deps.Items.Stats)
+	// Item-only features are computed once per catalog item, here, and those
+	// of the item and the reference time as of now (all of them for a fixed
+	// reference time, as with the bundled data's).
+	asm = asm.WithItems(deps.Items.Len(), deps.Items.Stats, cfg.Now())
 	return &Service{cfg: cfg, deps: deps, asm: asm, facts: newItemFacts(deps.Items)}, nil
 }
 
