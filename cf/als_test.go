@@ -321,16 +321,29 @@ func TestTopK(t *testing.T) {
 	}
 }
 
-// TestTopKMatchesSort compares the heap with a full stable sort on many ties.
+// TestTopKMatchesSort compares TopK with a full stable sort on many ties,
+// infinities and NaNs, for short lists and for vocabulary-sized ones.
 func TestTopKMatchesSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	for trial := range 200 {
+	for trial := range 600 {
 		n := 1 + rng.IntN(60)
+		if trial%3 == 0 {
+			n = 1 + rng.IntN(4000)
+		}
 		scores := make([]float32, n)
 		for j := range scores {
 			scores[j] = float32(rng.IntN(6))
-			if rng.IntN(10) == 0 {
+			switch rng.IntN(20) {
+			case 0, 1:
 				scores[j] = float32(math.NaN())
+			case 2:
+				scores[j] = float32(math.Inf(1 - 2*rng.IntN(2)))
+			case 3, 4, 5:
+				scores[j] = rng.Float32() * 6
+			case 6:
+				scores[j] = float32(math.Copysign(0, -1))
+			case 7:
+				scores[j] = -rng.Float32()
 			}
 		}
 		mod := 2 + rng.IntN(5)
