@@ -166,7 +166,7 @@ func (s *server) handleError(err error, c echo.Context) {
 		body = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"cannot encode the problem","request_id":""}`)
 		status = http.StatusInternalServerError
 	}
-	if werr := c.Blob(status, "application/problem+json", append(body, '\n')); werr != nil {
+	if werr := blob(c, status, "application/problem+json", append(body, '\n')); werr != nil {
 		s.log.DebugContext(ctx, "write problem", "err", werr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -149,7 +150,7 @@ func (s *server) metrics(c echo.Context) error {
 
 // openAPI serves GET /openapi.json.
 func (s *server) openAPI(c echo.Context) error {
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPIDocument)
+	return blob(c, http.StatusOK, echo.MIMEApplicationJSON, openAPIDocument)
 }
 
 // writeJSON encodes v before writing anything, so an unencodable value (a
@@ -159,5 +160,13 @@ func writeJSON(c echo.Context, status int, v any) error {
 	if err != nil {
 		return &Error{Kind: KindInternal, Detail: "cannot encode the response; report the request_id", Err: err}
 	}
-	return c.Blob(status, echo.MIMEApplicationJSON, append(body, '\n'))
+	return blob(c, status, echo.MIMEApplicationJSON, append(body, '\n'))
+}
+
+// blob writes a whole body with its Content-Length, so that net/http sends
+// it in one write instead of in chunks (it chunks any body over its 2 KiB
+// buffer whose length it was not told).
+func blob(c echo.Context, status int, contentType string, body []byte) error {
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	return c.Blob(status, contentType, body)
 }

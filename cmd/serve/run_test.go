@@ -115,6 +115,10 @@ func fetch(t *testing.T, method, rawURL, body string) (int, http.Header, []byte)
 		t.Fatalf("%s %s: %v", method, rawURL, err)
 	}
 	checkDoc(t, method, rawURL, resp, raw)
+	if ct := resp.Header.Get("Content-Type"); strings.HasSuffix(ct, "json") && (resp.ContentLength != int64(len(raw)) || len(resp.TransferEncoding) > 0) {
+		t.Errorf("%s %s: %s body of %d bytes sent with Content-Length %d, transfer encoding %v; want its length, unchunked",
+			method, rawURL, ct, len(raw), resp.ContentLength, resp.TransferEncoding)
+	}
 	return resp.StatusCode, resp.Header, raw
 }
 
