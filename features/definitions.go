@@ -47,6 +47,7 @@ const (
 	perCustomer              // Customer and Now only
 	perItem                  // Item only (not Now)
 	perItemNow               // Item and Now only
+	perCustomerCategory      // Customer and Item.Category only
 )
 
 const day = 24 * time.Hour
@@ -123,7 +124,7 @@ func Propensity() []Definition {
 			scope: perCustomer, value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(float64(p.Invoices)) })},
 		{Name: "customer_monetary_log", Entity: "customer", Default: 0, Source: "log1p of the customer's spend in GBP",
 			scope: perCustomer, value: cust(func(p *CustomerProfile, _ time.Time) float32 { return log1p(p.Spend) })},
-		{Name: "category_affinity", Entity: "customer_item", Default: 0, Source: "share of the customer's invoice lines in the item's category",
+		{Name: "category_affinity", Entity: "customer_item", scope: perCustomerCategory, Default: 0, Source: "share of the customer's invoice lines in the item's category",
 			value: func(c *Candidate) (float32, bool) {
 				if c.Customer == nil {
 					return 0, false
@@ -146,6 +147,7 @@ type Assembler struct {
 	custCols    []int // columns whose scope is perCustomer
 	itemCols    []int // perItem
 	itemNowCols []int // perItemNow
+	custCatCols []int // perCustomerCategory
 	rowCols     []int // the rest
 	items       *itemTable
 }
@@ -159,6 +161,8 @@ type itemTable struct {
 	now       time.Time    // the reference time of nowVals
 	nowVals   []float32    // len(stats) × len(itemNowCols)
 	nowDef    []uint8      // per item: how many of its itemNowCols took the default
+	cat       []int        // per item: the ordinal of its category among the table's
+	ncat      int          // distinct categories
 }
 
 // NewAssembler resolves a model's feature_names against the definitions. An
@@ -183,6 +187,8 @@ func NewAssembler(names []string) (*Assembler, error) {
 			a.itemCols = append(a.itemCols, i)
 		case perItemNow:
 			a.itemNowCols = append(a.itemNowCols, i)
+		case perCustomerCategory:
+			a.custCatCols = append(a.custCatCols, i)
 		default:
 			a.rowCols = append(a.rowCols, i)
 		}
@@ -196,10 +202,18 @@ func NewAssembler(names []string) (*Assembler, error) {
 // table computed for now (used while a candidate's Now equals it). A
 // Candidate opts in by setting ItemIndex to its item's index.
 func (a *Assembler) WithItems(n int, stats func(j int) *ItemStats, now time.Time) *Assembler {
-	t := &itemTable{stats: make([]*ItemStats, n), now: now}
+	t := &itemTable{stats: make([]*ItemStats, n), now: now, cat: make([]int, n)}
+	ords := map[string]int{}
 	for j := range n {
 		t.stats[j] = stats(j)
+		o, ok := ords[t.stats[j].Category]
+		if !ok {
+			o = len(ords)
+			ords[t.stats[j].Category] = o
+		}
+		t.cat[j] = o
 	}
+	t.ncat = len(ords)
 	t.vals, t.defaulted = a.table(t.stats, a.itemCols, time.Time{})
 	t.nowVals, t.nowDef = a.table(t.stats, a.itemNowCols, now)
 	b := *a
@@ -249,6 +263,12 @@ func (a *Assembler) Rows(cs []Candidate, out []float32) (defaulted int) {
 		cust      *CustomerProfile
 		now       time.Time
 		itemWidth = len(a.itemCols)
+		// perCustomerCategory columns by category ordinal; catDef[o] < 0:
+		// not computed yet for this customer.
+		catVals []float32
+		catDef  []int
+		catCust *CustomerProfile
+		catNow  time.Time
 	)
 	if len(a.custCols) > len(buf) {
 		custVals = make([]float32, 0, len(a.custCols))
@@ -285,6 +305,27 @@ func (a *Assembler) Rows(cs []Candidate, out []float32) (defaulted int) {
 			defaulted += int(t.nowDef[j])
 		} else {
 			defaulted += a.compute(c, a.itemNowCols, row, false)
+		}
+		if w := len(a.custCatCols); w > 0 && inTable {
+			// Once per customer and category: the memo is reset with the
+			// customer columns above.
+			o := t.cat[c.ItemIndex]
+			if catDef == nil || catCust != cust || !catNow.Equal(now) {
+				catCust, catNow = cust, now
+				if catDef == nil {
+					catVals, catDef = make([]float32, t.ncat*w), make([]int, t.ncat)
+				}
+				for k := range catDef {
+					catDef[k] = -1
+				}
+			}
+			if catDef[o] < 0 {
+				catDef[o] = a.compute(c, a.custCatCols, catVals[o*w:(o+1)*w], true)
+			}
+			copyCols(row, a.custCatCols, catVals[o*w:(o+1)*w])
+			defaulted += catDef[o]
+		} else {
+			defaulted += a.compute(c, a.custCatCols, row, false)
 		}
 		defaulted += a.compute(c, a.rowCols, row, false)
 	}

@@ -19,6 +19,7 @@ func TestRowsMatchesVector(t *testing.T) {
 	other.Item, other.Category, other.Buyers, other.FirstSold = "O", "bags", 0, now.AddDate(0, 0, 1)
 	second := *cust
 	second.Invoices, second.Spend, second.Last = 40, 9000, at(-30)
+	second.Categories = map[string]float64{"mugs": 0.1, "bags": 0.9}
 	catalog := []*features.ItemStats{item, &other}
 	stats := func(j int) *features.ItemStats { return catalog[j] }
 	stray := *item // same values as item, but not the catalog's pointer
@@ -35,6 +36,8 @@ func TestRowsMatchesVector(t *testing.T) {
 		{Customer: &second, Item: item, ItemIndex: 0, Now: at(5)}, // another reference time
 		{Item: item, ItemIndex: 0, Now: now},                      // anonymous
 		{Customer: cust, Item: &other, ItemIndex: 1, Now: now},
+		{Customer: &second, Item: &other, ItemIndex: 1, Now: now}, // back to the second customer
+		{Customer: &second, Item: item, ItemIndex: 0, Now: now},
 	}
 	names := features.Names()
 	reversed := slices.Clone(names)

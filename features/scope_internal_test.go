@@ -41,6 +41,11 @@ func TestScopesAreHonest(t *testing.T) {
 								key = it.Category
 							case perItemNow:
 								key = it.Category + now.String()
+							case perCustomerCategory:
+								key = it.Category
+								if c != nil {
+									key += c.Last.String()
+								}
 							case perCustomer:
 								key = now.String()
 								if c != nil {
