@@ -43,11 +43,11 @@ type Definition struct {
 type scope uint8
 
 const (
-	perRow      scope = iota // anything in the Candidate: computed for every row
-	perCustomer              // Customer and Now only
-	perItem                  // Item only (not Now)
-	perItemNow               // Item and Now only
-	perCustomerCategory      // Customer and Item.Category only
+	perRow              scope = iota // anything in the Candidate: computed for every row
+	perCustomer                      // Customer and Now only
+	perItem                          // Item only (not Now)
+	perItemNow                       // Item and Now only
+	perCustomerCategory              // Customer and Item.Category only
 )
 
 const day = 24 * time.Hour
