@@ -26,6 +26,7 @@ const (
 	MetricBreakerTransition = "tailor.breaker.transitions"      // counter; breaker, from, to
 	MetricFallbacks         = "tailor.fallbacks"                // counter; reason
 	MetricCFBatchSize       = "tailor.cf.batch.size"            // histogram, rows per CF model call
+	MetricAnswerCache       = "tailor.answer_cache.lookups"     // counter; result (hit, miss)
 )
 
 // Bucket boundaries in seconds. Requests are expected to take about a
@@ -50,6 +51,7 @@ type instruments struct {
 	breakerTransition metric.Int64Counter
 	fallbacks         metric.Int64Counter
 	cfBatchSize       metric.Int64Histogram
+	answerCache       metric.Int64Counter
 
 	hits, misses atomic.Int64
 	breakers     sync.Map // breaker name -> last state (string)
@@ -57,7 +59,7 @@ type instruments struct {
 
 func newInstruments(m metric.Meter) (*instruments, error) {
 	in := &instruments{}
-	var errs [9]error
+	var errs [10]error
 	in.httpDuration, errs[0] = m.Float64Histogram(MetricHTTPDuration, metric.WithUnit("s"),
 		metric.WithDescription("Server-side duration of HTTP requests by route template, method and status."),
 		metric.WithExplicitBucketBoundaries(HTTPBuckets...))
@@ -87,6 +89,8 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	in.cfBatchSize, errs[8] = m.Int64Histogram(MetricCFBatchSize,
 		metric.WithDescription("Customers scored together in one CF model call (the CF batcher's batches)."),
 		metric.WithExplicitBucketBoundaries(BatchBuckets...))
+	in.answerCache, errs[9] = m.Int64Counter(MetricAnswerCache,
+		metric.WithDescription("Recommendation requests looked up in the answer cache, by result (hit, miss); requests with session items are not looked up."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -131,6 +135,17 @@ func (t *Telemetry) RecordInference(ctx context.Context, model string, d time.Du
 // RecordCFBatch records the size of one batch of the CF batcher.
 func (t *Telemetry) RecordCFBatch(ctx context.Context, n int) {
 	t.inst.cfBatchSize.Record(ctx, int64(n))
+}
+
+// RecordAnswerCache counts one answer-cache lookup and sets
+// tailor.answer_cache.hit on the span in ctx (the request's server span).
+func (t *Telemetry) RecordAnswerCache(ctx context.Context, hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	t.inst.answerCache.Add(ctx, 1, metric.WithAttributes(attribute.String("result", result)))
+	trace.SpanFromContext(ctx).SetAttributes(AttrAnswerCacheHit.Bool(hit))
 }
 
 // RecordCache counts one feature-cache lookup and sets tailor.cache.hit on

@@ -12,6 +12,7 @@ import (
 // same way.
 const (
 	AttrCacheHit          = attribute.Key("tailor.cache.hit")          // bool: features came from the cache
+	AttrAnswerCacheHit    = attribute.Key("tailor.answer_cache.hit")   // bool: the whole answer came from the answer cache
 	AttrModel             = attribute.Key("tailor.model")              // string: name@version
 	AttrOutcome           = attribute.Key("tailor.outcome")            // string: ok, error, timeout, canceled
 	AttrBreaker           = attribute.Key("tailor.breaker.name")       // string: breaker name

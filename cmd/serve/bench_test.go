@@ -18,7 +18,9 @@ import (
 // encode) in-process, on the real models and data, with the server's log
 // stack writing to io.Discard and a telemetry without exporters.
 func BenchmarkHTTPRecommend(b *testing.B) {
-	cfg, err := parse([]string{"serve"}, testEnv(b, nil), io.Discard)
+	// The answer cache would answer the same few bodies from memory: off,
+	// so that the flow itself is measured.
+	cfg, err := parse([]string{"serve"}, testEnv(b, map[string]string{"TAILOR_ANSWER_CACHE_TTL": "0"}), io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

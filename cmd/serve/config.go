@@ -32,6 +32,7 @@ type config struct {
 	bodyLimit       int64
 	cacheMaxCost    int64
 	cacheTTL        time.Duration
+	answerTTL       time.Duration // 0: no answer cache
 	shutdownTimeout time.Duration
 	telemetry       telemetry.Config
 }
@@ -84,6 +85,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	intVar(&bodyLimit, "body-limit", "TAILOR_BODY_LIMIT", bodyLimit, "largest request body in bytes")
 	intVar(&cacheCost, "cache-max-cost", "TAILOR_CACHE_MAX_COST", cacheCost, "bytes of customer profiles the cache may hold")
 	durVar(&c.cacheTTL, "cache-ttl", "TAILOR_CACHE_TTL", 10*time.Minute, "how long a cached profile lives")
+	durVar(&c.answerTTL, "answer-cache-ttl", "TAILOR_ANSWER_CACHE_TTL", 30*time.Second, "how long an answer is reused for the same request; 0 turns the answer cache off")
 	durVar(&c.shutdownTimeout, "shutdown-timeout", "TAILOR_SHUTDOWN_TIMEOUT", 10*time.Second, "how long to wait for requests in flight on shutdown")
 	if err != nil {
 		return c, err

@@ -130,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type app struct {
 	handler         http.Handler
 	svc             atomic.Pointer[recommend.Service] // nil until built
+	answers         *recommend.AnswerCache            // nil: off; set before svc
 	sim             atomic.Pointer[similar.Service]   // nil until built
 	reg             atomic.Pointer[model.Registry]
 	items           int
@@ -154,6 +155,9 @@ func (a *app) Recommend(ctx context.Context, req recommend.Request) (recommend.R
 	svc := a.svc.Load()
 	if svc == nil {
 		return recommend.Response{}, &api.Error{Kind: api.KindUnavailable, Detail: "not ready: the models are loading"}
+	}
+	if a.answers != nil {
+		return a.answers.Recommend(ctx, req)
 	}
 	return svc.Recommend(ctx, req)
 }
@@ -298,6 +302,15 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 		})
 	if err != nil {
 		return err
+	}
+
+	if cfg.answerTTL > 0 {
+		prop := reg.Propensity()
+		models := func() string { return cf.NameVersion() + " " + prop.NameVersion() }
+		if a.answers, err = recommend.NewAnswerCache(svc, models, recommend.AnswerOptions{TTL: cfg.answerTTL}, tel); err != nil {
+			return err
+		}
+		a.closers = append(a.closers, func() error { a.answers.Close(); return nil })
 	}
 
 	if simWG.Wait(); simErr != nil {

@@ -198,6 +198,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("known customer item %+v", it)
 		}
 	}
+	// Asked again, the same question gets the same items from the answer
+	// cache, under a request id of its own.
+	_, _, _, again := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":5,"explain":true}`)
+	if again.RequestID == known.RequestID || len(again.Items) != len(known.Items) || again.Items[0].ID != known.Items[0].ID || again.Items[0].Score != known.Items[0].Score {
+		t.Errorf("the same request again: %+v\nfirst: %+v", again, known)
+	}
 	// An unknown one: a labelled fallback.
 	_, _, _, unknown := post(t, base+"/v1/recommendations", `{"user_id":"no-such-customer","k":5,"context":{"country":"Germany"}}`)
 	if !unknown.Degraded || unknown.FallbackReason == "" || len(unknown.Items) != 5 || !strings.HasPrefix(unknown.Items[0].Source, "rule:") {
@@ -334,7 +340,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// Metrics show the stages.
 	_, _, metrics := fetch(t, http.MethodGet, base+"/metrics", "")
-	for _, m := range []string{"tailor_http_request_duration_seconds", "tailor_model_inference_duration_seconds", "tailor_feature_cache_hits_total", "tailor_fallbacks_total", "tailor_breaker_state", "tailor_cf_batch_size_bucket"} {
+	for _, m := range []string{"tailor_http_request_duration_seconds", "tailor_model_inference_duration_seconds", "tailor_feature_cache_hits_total", "tailor_fallbacks_total", "tailor_breaker_state", "tailor_cf_batch_size_bucket", `tailor_answer_cache_lookups_total{result="hit"}`} {
 		if !bytes.Contains(metrics, []byte(m)) {
 			t.Errorf("/metrics lacks %s", m)
 		}

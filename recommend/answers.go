@@ -1,0 +1,212 @@
+package recommend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+// Recommender answers recommendation requests; *Service implements it.
+type Recommender interface {
+	Recommend(ctx context.Context, req Request) (Response, error)
+}
+
+var _ Recommender = (*Service)(nil)
+
+// AnswerOptions configure NewAnswerCache. Zero fields take the defaults.
+type AnswerOptions struct {
+	TTL     time.Duration // how long an answer is reused; default 30s
+	MaxCost int64         // bound in approximate bytes; default 32 MiB
+}
+
+// AnswerCache reuses a recent answer to the same question. A chatbot asks
+// again within a conversation (a retried webhook, a re-rendered carousel, a
+// second widget), and the answer to the same customer, mode, k, context,
+// filters and diversity cannot have changed while the models, the profiles
+// and the reference day stay the same.
+//
+// The key holds every field of the request and the name@version of the
+// models (models() at the time of the call), so a model swap never serves
+// an old answer. Requests that carry session items are never cached: they
+// change the interaction vector at every turn. Answers degraded by a model
+// or store failure are not cached either, so that the models' answers
+// return as soon as they recover; the rule answers for anonymous, thin or
+// flat customers are deterministic and are cached. Cached answers are
+// shared: callers must not modify a Response's slices. Safe for concurrent
+// use; Close stops ristretto's goroutines.
+type AnswerCache struct {
+	next   Recommender
+	models func() string
+	cache  *ristretto.Cache[string, Response]
+	ttl    time.Duration
+	obs    answerObserver
+	mu     sync.RWMutex // orders Close after every call in flight
+	closed bool
+}
+
+// answerObserver records hits and misses; *telemetry.Telemetry implements it.
+type answerObserver interface {
+	RecordAnswerCache(ctx context.Context, hit bool)
+}
+
+// NewAnswerCache puts a cache in front of next. models names the models
+// currently serving (it is part of every key); obs may be nil.
+func NewAnswerCache(next Recommender, models func() string, opts AnswerOptions, obs answerObserver) (*AnswerCache, error) {
+	if next == nil || models == nil {
+		return nil, errors.New("recommend: answer cache: nil recommender or models")
+	}
+	if opts.TTL < 0 || opts.MaxCost < 0 {
+		return nil, fmt.Errorf("recommend: answer cache: negative option in %+v", opts)
+	}
+	if opts.TTL == 0 {
+		opts.TTL = 30 * time.Second
+	}
+	if opts.MaxCost == 0 {
+		opts.MaxCost = 32 << 20
+	}
+	cache, err := ristretto.NewCache(&ristretto.Config[string, Response]{
+		NumCounters: max(1000, 10*opts.MaxCost/answerCostGuess),
+		MaxCost:     opts.MaxCost,
+		BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recommend: answer cache: %w", err)
+	}
+	return &AnswerCache{next: next, models: models, cache: cache, ttl: opts.TTL, obs: obs}, nil
+}
+
+// answerCostGuess is a typical answer's size in bytes (k=10, with reasons).
+const answerCostGuess = 4 << 10
+
+// Recommend answers from the cache when it can, and asks next otherwise.
+func (c *AnswerCache) Recommend(ctx context.Context, req Request) (Response, error) {
+	if len(req.Session) > 0 {
+		return c.next.Recommend(ctx, req)
+	}
+	key := answerKey(c.models(), withDefaults(req))
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return c.next.Recommend(ctx, req)
+	}
+	resp, hit := c.cache.Get(key)
+	c.mu.RUnlock()
+	if c.obs != nil {
+		c.obs.RecordAnswerCache(ctx, hit)
+	}
+	if hit {
+		return resp, nil
+	}
+	resp, err := c.next.Recommend(ctx, req)
+	if err != nil || transient(resp.FallbackReason) {
+		return resp, err
+	}
+	c.mu.RLock()
+	if !c.closed {
+		c.cache.SetWithTTL(key, resp, answerCost(key, resp), c.ttl)
+	}
+	c.mu.RUnlock()
+	return resp, nil
+}
+
+// Wait makes the sets so far visible (ristretto applies them
+// asynchronously); for tests.
+func (c *AnswerCache) Wait() { c.cache.Wait() }
+
+// Close empties the cache and stops its goroutines. Later calls go to next.
+func (c *AnswerCache) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		c.cache.Close()
+	}
+}
+
+// transient reports whether a fallback reason names a failure that may be
+// gone by the next request.
+func transient(reason string) bool {
+	for _, r := range []string{ReasonCFUnavailable, ReasonPropensityFailed, ReasonProfileStore} {
+		if strings.Contains(reason, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// answerKey encodes every field of req that can change the answer, and the
+// models, unambiguously: strings are length-prefixed, lists counted, and the
+// context's keys sorted.
+func answerKey(models string, req Request) string {
+	b := make([]byte, 0, 128)
+	str := func(s string) {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	strs := func(ss []string) {
+		b = strconv.AppendInt(b, int64(len(ss)), 10)
+		b = append(b, '[')
+		for _, s := range ss {
+			str(s)
+		}
+	}
+	price := func(p *float64) {
+		if p == nil {
+			b = append(b, '-')
+			return
+		}
+		b = strconv.AppendFloat(b, *p, 'g', -1, 64)
+		b = append(b, ';')
+	}
+	str(models)
+	str(req.UserID)
+	str(req.SessionID)
+	str(string(req.Mode))
+	b = strconv.AppendInt(b, int64(req.K), 10)
+	b = strconv.AppendBool(b, req.Explain)
+	keys := make([]string, 0, len(req.Context))
+	for k := range req.Context {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = strconv.AppendInt(b, int64(len(keys)), 10)
+	for _, k := range keys {
+		str(k)
+		str(req.Context[k])
+	}
+	strs(req.Filters.Exclude)
+	price(req.Filters.MinPrice)
+	price(req.Filters.MaxPrice)
+	strs(req.Filters.Categories)
+	switch {
+	case req.Filters.InStockOnly == nil:
+		b = append(b, '-')
+	default:
+		b = strconv.AppendBool(b, *req.Filters.InStockOnly)
+	}
+	b = strconv.AppendInt(b, int64(req.Diversity.MaxPerCategory), 10)
+	return string(b)
+}
+
+// answerCost approximates the bytes an entry holds.
+func answerCost(key string, r Response) int64 {
+	n := len(key) + len(r.FallbackReason) + 64
+	for _, m := range r.Models {
+		n += len(m) + 16
+	}
+	for _, it := range r.Items {
+		n += 120 + len(it.ID) + len(it.Title) + len(it.Category) + len(it.Source)
+		for _, s := range it.Reasons {
+			n += len(s) + 16
+		}
+	}
+	return int64(n)
+}
