@@ -90,13 +90,15 @@ func TestAnswerCacheReusesOnlyTheSameQuestion(t *testing.T) {
 		"mode":               func(r *recommend.Request) { r.Mode = recommend.ModeDiscover },
 		"explain":            func(r *recommend.Request) { r.Explain = true },
 		"context value":      func(r *recommend.Request) { r.Context = map[string]string{"country": "Spain", "device": "web"} },
-		"context split":      func(r *recommend.Request) { r.Context = map[string]string{"country": "France", "device": "web", "": ""} },
-		"exclude":            func(r *recommend.Request) { r.Filters.Exclude = []string{"85123A"} },
-		"min price":          func(r *recommend.Request) { r.Filters.MinPrice = &price },
-		"max price":          func(r *recommend.Request) { r.Filters.MaxPrice = &price },
-		"categories":         func(r *recommend.Request) { r.Filters.Categories = []string{"bags"} },
-		"in stock":           func(r *recommend.Request) { r.Filters.InStockOnly = &yes },
-		"diversity":          func(r *recommend.Request) { r.Diversity.MaxPerCategory = 2 },
+		"context split": func(r *recommend.Request) {
+			r.Context = map[string]string{"country": "France", "device": "web", "": ""}
+		},
+		"exclude":    func(r *recommend.Request) { r.Filters.Exclude = []string{"85123A"} },
+		"min price":  func(r *recommend.Request) { r.Filters.MinPrice = &price },
+		"max price":  func(r *recommend.Request) { r.Filters.MaxPrice = &price },
+		"categories": func(r *recommend.Request) { r.Filters.Categories = []string{"bags"} },
+		"in stock":   func(r *recommend.Request) { r.Filters.InStockOnly = &yes },
+		"diversity":  func(r *recommend.Request) { r.Diversity.MaxPerCategory = 2 },
 	}
 	seen := map[string]string{first: "base"}
 	for name, change := range variants {
