@@ -89,7 +89,7 @@ func BenchmarkCFScoreParallel(b *testing.B) {
 }
 
 func BenchmarkPropensityPredict(b *testing.B) {
-	for _, batch := range []int{1, 100} {
+	for _, batch := range []int{1, 100, 150} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			r, _ := benchRegistry(b)
 			pm, ctx := r.Propensity(), context.Background()

@@ -38,7 +38,7 @@ func requireONNXChecker(t *testing.T) {
 func TestONNXChecker(t *testing.T) {
 	requireONNXChecker(t)
 	dir := t.TempDir()
-	for _, build := range []func() *onnxbuild.Model{denseModel, cfModel, propensityModel} {
+	for _, build := range []func() *onnxbuild.Model{denseModel, cfModel, propensityModel, treeModel} {
 		m := build()
 		path := filepath.Join(dir, m.Graph.Name+".onnx")
 		if err := os.WriteFile(path, mustMarshal(t, m), 0o644); err != nil {

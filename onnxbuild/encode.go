@@ -52,6 +52,7 @@ const (
 	nodeName      protowire.Number = 3 // string name
 	nodeOpType    protowire.Number = 4 // string op_type
 	nodeAttribute protowire.Number = 5 // repeated AttributeProto attribute
+	nodeDomain    protowire.Number = 7 // string domain
 )
 
 // AttributeProto.
@@ -149,6 +150,11 @@ func (m *Model) appendProto(b []byte) []byte {
 	op = appendStringField(op, opsetDomain, defaultOpDomain)
 	op = appendInt64Field(op, opsetVersion, opset)
 	b = appendBytesField(b, modelOpsetImport, op)
+	for _, o := range m.Opsets {
+		op = appendStringField(op[:0], opsetDomain, o.Domain)
+		op = appendInt64Field(op, opsetVersion, o.Version)
+		b = appendBytesField(b, modelOpsetImport, op)
+	}
 
 	for _, p := range m.Metadata {
 		var e []byte
@@ -203,7 +209,7 @@ func (n *Node) appendProto(b []byte) []byte {
 	for i := range n.Attrs {
 		b = appendBytesField(b, nodeAttribute, n.Attrs[i].appendProto(nil))
 	}
-	return b
+	return appendOptString(b, nodeDomain, n.Domain)
 }
 
 func (a *Attr) appendProto(b []byte) []byte {

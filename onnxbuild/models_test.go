@@ -183,3 +183,50 @@ func mustMarshal(t testing.TB, m *onnxbuild.Model) []byte {
 	}
 	return b
 }
+
+// treeModel exercises a second operator set (ai.onnx.ml) and STRINGS
+// attributes: y = sigmoid(TreeEnsembleRegressor(x)), x [batch,2], y
+// [batch,1], with one stump on x0 ≤ 0.5 and one leaf, plus a base value.
+func treeModel() *onnxbuild.Model {
+	return &onnxbuild.Model{
+		ProducerName: "tailor-test",
+		Opsets:       []onnxbuild.OpsetImport{{Domain: onnxbuild.DomainML, Version: 3}},
+		Metadata:     []onnxbuild.Property{{Key: "model_kind", Value: "propensity"}, {Key: "version", Value: "trees-1"}},
+		Graph: onnxbuild.Graph{
+			Name: "trees",
+			Nodes: []onnxbuild.Node{
+				{Name: "ensemble", OpType: "TreeEnsembleRegressor", Domain: onnxbuild.DomainML, Inputs: []string{"x"}, Outputs: []string{"logit"},
+					Attrs: []onnxbuild.Attr{
+						onnxbuild.FloatsAttr("base_values", 0.25),
+						onnxbuild.IntAttr("n_targets", 1),
+						onnxbuild.IntsAttr("nodes_falsenodeids", 2, 0, 0, 0),
+						onnxbuild.IntsAttr("nodes_featureids", 0, 0, 0, 0),
+						onnxbuild.StringsAttr("nodes_modes", "BRANCH_LEQ", "LEAF", "LEAF", "LEAF"),
+						onnxbuild.IntsAttr("nodes_nodeids", 0, 1, 2, 0),
+						onnxbuild.IntsAttr("nodes_treeids", 0, 0, 0, 1),
+						onnxbuild.IntsAttr("nodes_truenodeids", 1, 0, 0, 0),
+						onnxbuild.FloatsAttr("nodes_values", 0.5, 0, 0, 0),
+						onnxbuild.IntsAttr("target_ids", 0, 0, 0),
+						onnxbuild.IntsAttr("target_nodeids", 1, 2, 0),
+						onnxbuild.IntsAttr("target_treeids", 0, 0, 1),
+						onnxbuild.FloatsAttr("target_weights", -1, 2, 0.5),
+					}},
+				{Name: "sigmoid", OpType: "Sigmoid", Inputs: []string{"logit"}, Outputs: []string{"y"}},
+			},
+			Inputs:  []onnxbuild.ValueInfo{floatIO("x", onnxbuild.Sym("batch"), onnxbuild.Fixed(2))},
+			Outputs: []onnxbuild.ValueInfo{floatIO("y", onnxbuild.Sym("batch"), onnxbuild.Fixed(1))},
+		},
+	}
+}
+
+func treeWant(x []float32, batch int) []float64 {
+	out := make([]float64, batch)
+	for r := range out {
+		z := 0.25 + 0.5 + 2
+		if x[r*2] <= 0.5 {
+			z = 0.25 + 0.5 - 1
+		}
+		out[r] = sigmoid(z)
+	}
+	return out
+}

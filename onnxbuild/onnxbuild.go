@@ -8,10 +8,11 @@
 // value is defined before it is used) and its output is byte-identical for
 // identical input.
 //
-// Every node uses the default operator set (domain "", "ai.onnx") at
-// Model.Opset. The defaults, IR version 8 and opset 17, are what the project's
-// model contract allows: ONNX Runtime 1.24 and onnx 1.12's checker both read
-// them.
+// Nodes use the default operator set (domain "", "ai.onnx") at Model.Opset,
+// unless Node.Domain names another set, which Model.Opsets must import (for
+// example "ai.onnx.ml" for tree ensembles). The defaults, IR version 8 and
+// opset 17, are what the project's model contract allows: ONNX Runtime 1.24
+// and onnx 1.12's checker both read them.
 package onnxbuild
 
 import (
@@ -41,8 +42,21 @@ type Model struct {
 	DocString       string
 	ModelVersion    int64
 	Metadata        []Property // metadata_props, written in this order; keys must be unique
-	Graph           Graph
+	// Opsets are the operator sets imported besides the default one, written
+	// after it in this order; every Node.Domain must be among them.
+	Opsets []OpsetImport
+	Graph  Graph
 }
+
+// OpsetImport is one imported operator set: a domain other than the default
+// and its version.
+type OpsetImport struct {
+	Domain  string
+	Version int64
+}
+
+// DomainML is the domain of the ONNX-ML operators (TreeEnsembleRegressor, ...).
+const DomainML = "ai.onnx.ml"
 
 // Property is one key/value entry of the model's metadata_props.
 type Property struct {
@@ -63,7 +77,8 @@ type Graph struct {
 // empty input name leaves an optional input out.
 type Node struct {
 	Name    string // unique within the graph
-	OpType  string // an operator of the default domain, e.g. "MatMul"
+	OpType  string // an operator of Domain, e.g. "MatMul"
+	Domain  string // the operator set; empty for the default one
 	Inputs  []string
 	Outputs []string
 	Attrs   []Attr

@@ -200,6 +200,12 @@ func TestMarshalValidation(t *testing.T) {
 		{"bad tensor attribute", func(m *onnxbuild.Model) {
 			m.Graph.Nodes[0].Attrs = []onnxbuild.Attr{onnxbuild.TensorAttr("value", onnxbuild.Tensor{Dims: []int64{2}})}
 		}, "0 elements for dims [2], want 2"},
+		{"unimported domain", func(m *onnxbuild.Model) { m.Graph.Nodes[2].Domain = onnxbuild.DomainML }, `node "sigmoid" uses domain "ai.onnx.ml", which the model does not import`},
+		{"default domain imported", func(m *onnxbuild.Model) { m.Opsets = []onnxbuild.OpsetImport{{Domain: "", Version: 17}} }, "opset import 0 is the default domain"},
+		{"domain imported twice", func(m *onnxbuild.Model) {
+			m.Opsets = []onnxbuild.OpsetImport{{Domain: onnxbuild.DomainML, Version: 3}, {Domain: onnxbuild.DomainML, Version: 2}}
+		}, `domain "ai.onnx.ml" is imported twice`},
+		{"domain version", func(m *onnxbuild.Model) { m.Opsets = []onnxbuild.OpsetImport{{Domain: onnxbuild.DomainML}} }, `domain "ai.onnx.ml" has version 0`},
 		{"no outputs", func(m *onnxbuild.Model) { m.Graph.Outputs = nil }, "the graph has no outputs"},
 		{"output name", func(m *onnxbuild.Model) { m.Graph.Outputs[0].Name = "" }, "output 0: no name"},
 		{"undefined output", func(m *onnxbuild.Model) { m.Graph.Outputs[0].Name = "probability" }, `output "probability" is not defined`},

@@ -66,6 +66,7 @@ func TestRuntimeOutputs(t *testing.T) {
 		{denseModel, "x", "y", 4, []int{3}, denseWant},
 		{cfModel, "interactions", "scores", cfN, []int{cfN}, cfWant},
 		{propensityModel, "features", "probability", 3, nil, propensityWant},
+		{treeModel, "x", "y", 2, []int{1}, treeWant},
 	}
 	for _, tt := range tests {
 		m := tt.build()

@@ -17,6 +17,24 @@ func (m *Model) validate() error {
 	if m.Opset < 0 {
 		return fmt.Errorf("onnxbuild: opset %d is negative", m.Opset)
 	}
+	domains := map[string]bool{defaultOpDomain: true}
+	for i, o := range m.Opsets {
+		if o.Domain == defaultOpDomain || o.Domain == "ai.onnx" {
+			return fmt.Errorf("onnxbuild: opset import %d is the default domain, set by Model.Opset", i)
+		}
+		if domains[o.Domain] {
+			return fmt.Errorf("onnxbuild: domain %q is imported twice", o.Domain)
+		}
+		if o.Version < 1 {
+			return fmt.Errorf("onnxbuild: domain %q has version %d", o.Domain, o.Version)
+		}
+		domains[o.Domain] = true
+	}
+	for _, n := range m.Graph.Nodes {
+		if !domains[n.Domain] {
+			return fmt.Errorf("onnxbuild: graph %q: node %q uses domain %q, which the model does not import", m.Graph.Name, n.Name, n.Domain)
+		}
+	}
 	keys := make(map[string]bool, len(m.Metadata))
 	for i, p := range m.Metadata {
 		if p.Key == "" {

@@ -203,17 +203,30 @@ func standardise(d *Dataset) (mean, std []float64, constant []bool) {
 
 func sigmoid(s float64) float64 { return 1 / (1 + math.Exp(-s)) }
 
+// Predictor is a fitted propensity model: logistic regression (Model) or
+// gradient-boosted trees (Trees).
+type Predictor interface {
+	Names() []string          // feature names, in column order
+	Predict(x, out []float32) // probability of each row of x into out
+}
+
+// Names returns the feature names, in column order.
+func (m *Model) Names() []string { return m.Features }
+
 // Predict writes the probability of each row of x (rows × len(Features)) into
 // out, computed in float32 the way the ONNX graph computes it.
 func (m *Model) Predict(x, out []float32) {
 	f := len(m.Weights)
 	for r := range out {
-		row := x[r*f : (r+1)*f]
-		var s float32
-		for c, w := range m.Weights {
-			s += w * row[c]
-		}
-		s += m.Bias
-		out[r] = float32(1 / (1 + math.Exp(-float64(s))))
+		out[r] = float32(1 / (1 + math.Exp(-float64(m.logit(x[r*f:(r+1)*f])))))
 	}
+}
+
+// logit is Bias + Σ Weights[i]·row[i] in float32.
+func (m *Model) logit(row []float32) float32 {
+	var s float32
+	for c, w := range m.Weights {
+		s += w * row[c]
+	}
+	return s + m.Bias
 }

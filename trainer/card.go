@@ -62,12 +62,27 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 	for i, d := range defs {
 		feats[i] = CardFeature{Name: d.Name, Entity: d.Entity, Default: d.Default, Source: d.Source, Weight: m.Propensity.Weights[i]}
 	}
+	method := "Logistic regression fitted by Newton's method (IRLS, each step backtracked until the loss falls) with an L2 penalty on standardised features; " +
+		"the standardisation is folded into the raw weights, so the graph is sigmoid(features · w + b)."
+	params := map[string]any{"fit": propensity.DefaultParams(), "cf_candidates": CFCandidates, "discover_cf_candidates": DiscoverCFCandidates, "popular_candidates": PopularCandidates}
+	if m.Trees != nil {
+		method += " Gradient-boosted regression trees then correct its logit: boosted on the logistic loss from the logistic logit, " +
+			"grown depth-wise on per-feature quantile histograms with Newton leaf values (sum of gradients over sum of p(1−p) plus l2, times the learning rate). " +
+			"The graph is sigmoid(TreeEnsembleRegressor(features) + features · w + b), the trees in the ai.onnx.ml operator set (version 3)."
+		params["trees"] = m.Trees.Params
+		for _, t := range m.Trees.Trees {
+			for _, nd := range t.Nodes {
+				if nd.Feature >= 0 {
+					feats[nd.Feature].TreeSplits++
+				}
+			}
+		}
+	}
 	propArt.Card = Card{
 		Name: "propensity", Kind: model.KindPropensity, Version: propArt.Version, File: PropensityFile, SHA256: Digest(propArt.ONNX),
 		TrainedAt: m.trainedAt(), Producer: Producer, Data: data,
-		Method: "Logistic regression fitted by Newton's method (IRLS, each step backtracked until the loss falls) with an L2 penalty on standardised features; " +
-			"the standardisation is folded into the raw weights, so the graph is sigmoid(features · w + b).",
-		Parameters: map[string]any{"fit": propensity.DefaultParams(), "cf_candidates": CFCandidates, "discover_cf_candidates": DiscoverCFCandidates, "popular_candidates": PopularCandidates},
+		Method:     method,
+		Parameters: params,
 		Inputs:     map[string]string{model.PropensityInput: fmt.Sprintf("float32 [batch, %d] in feature_names order", len(defs))},
 		Outputs:    map[string]string{model.PropensityOutput: "float32 [batch, 1]: probability that the customer buys the item in the next two months"},
 		Features:   feats,
@@ -98,7 +113,7 @@ func (m *Models) cardData() CardData {
 }
 
 // aucLogLoss measures the propensity model on rows of d.
-func aucLogLoss(p *propensity.Model, d *propensity.Dataset) (auc, logloss float64) {
+func aucLogLoss(p propensity.Predictor, d *propensity.Dataset) (auc, logloss float64) {
 	n := d.Rows()
 	prob := make([]float32, n)
 	p.Predict(d.X, prob)

@@ -80,7 +80,9 @@ type CardFeature struct {
 	Entity  string  `json:"entity"`
 	Default float32 `json:"default"`
 	Source  string  `json:"source"`
-	Weight  float32 `json:"weight"`
+	Weight  float32 `json:"weight"` // in the logistic regression
+	// TreeSplits counts the tree splits on the feature.
+	TreeSplits int `json:"tree_splits,omitempty"`
 }
 
 // dataRange is "first/last" purchase dates.
@@ -113,8 +115,9 @@ func float32Bytes(vs ...[]float32) []byte {
 
 // encode marshals an ONNX model whose metadata gets name, version and the
 // common keys in a fixed order.
-func encode(g onnxbuild.Graph, meta []onnxbuild.Property, doc string) ([]byte, error) {
+func encode(g onnxbuild.Graph, meta []onnxbuild.Property, doc string, opsets ...onnxbuild.OpsetImport) ([]byte, error) {
 	m := onnxbuild.Model{
+		Opsets:          opsets,
 		ProducerName:    Producer,
 		ProducerVersion: "1",
 		Domain:          "ai.tailor",
@@ -173,8 +176,13 @@ func (m *Models) CFArtifact() (*Artifact, error) {
 	return &Artifact{File: CFFile, ONNX: b, Version: ver}, nil
 }
 
-// PropensityArtifact encodes p = sigmoid(features · w + b) as [batch, 1].
+// PropensityArtifact encodes the served propensity model: the trees when
+// fitted (see treesArtifact), else p = sigmoid(features · w + b) as
+// [batch, 1].
 func (m *Models) PropensityArtifact() (*Artifact, error) {
+	if m.Trees != nil {
+		return m.treesArtifact()
+	}
 	p := m.Propensity
 	f := int64(len(p.Weights))
 	names, err := json.Marshal(p.Features)

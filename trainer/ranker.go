@@ -18,7 +18,7 @@ import (
 type Ranker struct {
 	vocab      *cf.Vocabulary
 	cf         cf.Scorer
-	prop       *propensity.Model
+	prop       propensity.Predictor
 	asm        *features.Assembler
 	profiles   map[string]*features.CustomerProfile
 	items      []features.ItemStats // vocabulary order
@@ -38,11 +38,11 @@ const (
 // NewRanker builds a ranker from trained parts. items must be in vocabulary
 // order. prop may be nil while the propensity model is being trained; such a
 // ranker can only produce training examples.
-func NewRanker(vocab *cf.Vocabulary, scorer cf.Scorer, prop *propensity.Model, profiles []features.CustomerProfile,
+func NewRanker(vocab *cf.Vocabulary, scorer cf.Scorer, prop propensity.Predictor, profiles []features.CustomerProfile,
 	items []features.ItemStats, now time.Time) (*Ranker, error) {
 	names := features.Names()
 	if prop != nil {
-		names = prop.Features
+		names = prop.Names()
 	}
 	asm, err := features.NewAssembler(names)
 	if err != nil {
@@ -112,8 +112,10 @@ func (r *Ranker) gather(prof *features.CustomerProfile, skip func(j int) bool) [
 			n = DiscoverCFCandidates
 		}
 		top := cf.TopK(scores, n, skip)
-		if len(top) > 0 {
-			best = scores[top[0]]
+		// The customer's best score over every item, as the served flow
+		// normalises, whatever the mode skips.
+		for _, s := range scores {
+			best = max(best, s)
 		}
 		for _, j := range top {
 			add(j)

@@ -30,7 +30,7 @@ func trained(t *testing.T) *Models {
 		}
 		grid := DefaultGrid()[:1]
 		grid[0].Factors, grid[0].Iterations = 32, 6
-		small, errFit = Train(ps, Config{Cut: time.Date(2011, 9, 1, 0, 0, 0, 0, time.UTC), Grid: grid, Propensity: propensity.DefaultParams()})
+		small, errFit = Train(ps, Config{Cut: time.Date(2011, 9, 1, 0, 0, 0, 0, time.UTC), Grid: grid, Propensity: propensity.DefaultParams(), Trees: DefaultTrees()})
 	})
 	if errFit != nil {
 		t.Fatal(errFit)
@@ -69,6 +69,18 @@ func TestONNXScoresWhatGoScores(t *testing.T) {
 			old := m.Propensity.Bias
 			m.Propensity.Bias += 0.5
 			return func() { m.Propensity.Bias = old }
+		}, "verify propensity"},
+		{"propensity tree leaf", func() func() {
+			nd := &m.Trees.Trees[3].Nodes[len(m.Trees.Trees[3].Nodes)-1]
+			old := nd.Value
+			nd.Value += 0.5
+			return func() { nd.Value = old }
+		}, "verify propensity"},
+		{"propensity tree threshold", func() func() {
+			nd := &m.Trees.Trees[0].Nodes[0]
+			old := nd.Threshold
+			nd.Threshold += 0.5
+			return func() { nd.Threshold = old }
 		}, "verify propensity"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

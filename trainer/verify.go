@@ -63,7 +63,7 @@ func (m *Models) Verify(cfArt, propArt *Artifact, samples int) (float64, error) 
 		ps := r.gather(prof, nil)
 		rows := r.matrix(ps)
 		wantP := make([]float32, len(ps))
-		m.Propensity.Predict(rows, wantP)
+		m.Predictor().Predict(rows, wantP)
 		gotP, err := propSess.Run(rows, len(ps))
 		if err != nil {
 			return worst, err

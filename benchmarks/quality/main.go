@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cutS := fs.String("cut", "2011-09-01", "train before this date")
 	endS := fs.String("end", "2011-11-01", "test until this date (exclusive)")
 	windows := fs.Int("label-windows", trainer.DefaultLabelWindows, "two-month label windows the propensity model learns from")
+	withTrees := fs.Bool("trees", true, "boost the propensity model's logistic regression with trainer.DefaultTrees (false: logistic alone, for ablations)")
 	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
 	cardsDir := fs.String("cards", "models", "directory whose cf and propensity cards get the validation figures; empty: leave the cards alone")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -85,7 +86,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	trainStart := time.Now()
-	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), LabelWindows: *windows, Logger: log})
+	cfg := trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), LabelWindows: *windows, Logger: log}
+	if *withTrees {
+		cfg.Trees = trainer.DefaultTrees()
+	}
+	m, err := trainer.Train(ps, cfg)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), LabelWindows: trainer.DefaultLabelWindows, Logger: log})
+	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), Trees: trainer.DefaultTrees(), LabelWindows: trainer.DefaultLabelWindows, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "trained on %d purchases before %s in %s\n", m.Purchases, cut.Format(time.DateOnly), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "  %s  cf@%s (%d items, %d factors)\n", filepath.Join(cfg.modelsDir, cfArt.File), cfArt.Version, m.Vocab.Len(), m.ALS.Params.Factors)
-	fmt.Fprintf(stdout, "  %s  propensity@%s (%d features)\n", filepath.Join(cfg.modelsDir, propArt.File), propArt.Version, len(m.Propensity.Features))
+	kind := "logistic"
+	if m.Trees != nil {
+		kind = fmt.Sprintf("logistic + %d trees", len(m.Trees.Trees))
+	}
+	fmt.Fprintf(stdout, "  %s  propensity@%s (%d features, %s)\n", filepath.Join(cfg.modelsDir, propArt.File), propArt.Version, len(m.Propensity.Features), kind)
 	fmt.Fprintf(stdout, "  %s  offline features of %d customers and %d items\n", cfg.featuresDir, len(m.Profiles), len(m.Items))
 	return nil
 }
