@@ -71,7 +71,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		fs.DurationVar(p, name, v, usage+" ("+env+")")
 	}
 	intVar(&c.intraOpThreads, "intra-op-threads", "TAILOR_INTRA_OP_THREADS", 1, "ONNX Runtime intra-op threads per session")
-	intVar(&c.cfMaxBatch, "cf-max-batch", "TAILOR_CF_MAX_BATCH", 16, "most concurrent requests scored in one CF model call; 1 turns batching off")
+	intVar(&c.cfMaxBatch, "cf-max-batch", "TAILOR_CF_MAX_BATCH", 1, "most concurrent requests scored in one CF model call; 1 (the default) turns batching off")
 	durVar(&c.modelTimeout, "model-timeout", "TAILOR_MODEL_TIMEOUT", 50*time.Millisecond, "deadline of each model call")
 	intVar(&c.breakerFailures, "breaker-failures", "TAILOR_BREAKER_FAILURES", 5, "consecutive model failures that open its breaker")
 	durVar(&c.breakerOpenFor, "breaker-open-for", "TAILOR_BREAKER_OPEN_FOR", 10*time.Second, "how long an open breaker waits before a trial call")

@@ -141,7 +141,9 @@ func TestEndToEnd(t *testing.T) {
 	defer cancel()
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
-	env := testEnv(t, nil) // here, not in the goroutine: it may t.Fatal
+	// here, not in the goroutine: it may t.Fatal. The CF batcher is on, so
+	// that its path is served end to end too.
+	env := testEnv(t, map[string]string{"TAILOR_CF_MAX_BATCH": "4"})
 	go func() {
 		err := run(ctx, []string{"serve"}, env, outW, io.Discard)
 		outW.CloseWithError(err)
