@@ -116,6 +116,10 @@ type phaseResult struct {
 	statuses    map[int]int
 	firstErr    string
 	degraded    map[string]int // fallback_reason of 2xx recommendation answers
+	unique      bool           // every request carries a session id of its own
+	bodies      int            // distinct request bodies the phase cycles through
+	// Answer-cache lookups over the phase, from /metrics.
+	answerHits, answerMisses float64
 }
 
 func newResult(route, load string, n int, open bool) *phaseResult {
@@ -154,7 +158,11 @@ func (g *generator) do(ctx context.Context, r *phaseResult, i int) bool {
 	var req *http.Request
 	var err error
 	if r.route == routeRecs {
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, g.base+r.route, bytes.NewReader(g.bodies[(g.next+i)%len(g.bodies)]))
+		body := g.bodies[(g.next+i)%len(g.bodies)]
+		if r.unique {
+			body = fmt.Appendf(append([]byte(nil), body[:len(body)-1]...), `,"session_id":"load-%d"}`, g.next+i)
+		}
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, g.base+r.route, bytes.NewReader(body))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -248,9 +256,14 @@ func (g *generator) openLoop(ctx context.Context, label, route string, rate int,
 
 // closedLoop runs conc workers that each send the next request as soon as
 // the last one is answered, for dur or maxClosedRate·dur requests.
-func (g *generator) closedLoop(ctx context.Context, route string, conc int, dur time.Duration) *phaseResult {
+func (g *generator) closedLoop(ctx context.Context, route string, conc int, dur time.Duration, unique bool) *phaseResult {
 	limit := int64(maxClosedRate * dur.Seconds())
-	r := newResult(route, fmt.Sprintf("%d concurrent (closed loop)", conc), int(limit), false)
+	label := fmt.Sprintf("%d concurrent (closed loop)", conc)
+	if unique {
+		label = fmt.Sprintf("%d concurrent (closed loop, every request new)", conc)
+	}
+	r := newResult(route, label, int(limit), false)
+	r.unique, r.bodies = unique, len(g.bodies)
 	var next, sent atomic.Int64
 	var wg sync.WaitGroup
 	cpu0 := selfCPU()

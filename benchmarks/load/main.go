@@ -129,10 +129,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// The unique phase gives every request a session id of its own: the
+	// same customers, but no answer can be reused from the answer cache.
 	phases := []struct {
-		route string
-		open  bool
-	}{{routeRecs, true}, {routeHealth, true}, {routeRecs, false}, {routeHealth, false}}
+		route        string
+		open, unique bool
+	}{{routeRecs, true, false}, {routeHealth, true, false}, {routeRecs, false, false}, {routeRecs, false, true}, {routeHealth, false, false}}
 	for _, p := range phases {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -143,13 +145,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if p.open {
 			r = g.openLoop(ctx, "fixed rate", p.route, c.rate, c.duration)
 		} else {
-			r = g.closedLoop(ctx, p.route, c.concurrency, c.duration)
+			r = g.closedLoop(ctx, p.route, c.concurrency, c.duration, p.unique)
 		}
 		r.serverCPU = s.cpu() - cpu0
 		r.otherCPU = systemCPU() - sys0 - r.serverCPU - r.genCPU
 		after, err2 := s.scrape(ctx)
 		if err := errors.Join(err1, err2); err == nil {
-			r.server = delta(after, before, p.route)
+			r.server = delta(after.hists, before.hists, p.route)
+			r.answerHits, r.answerMisses = after.hits-before.hits, after.misses-before.misses
 		} else {
 			logf("metrics scrape: %v", err)
 		}

@@ -104,6 +104,29 @@ tailor_http_request_duration_seconds_sum{method="GET",route="/healthz",status="2
 	}
 }
 
+func TestAnswerLookups(t *testing.T) {
+	page := `# HELP tailor_answer_cache_lookups_total Recommendation requests looked up in the answer cache.
+# TYPE tailor_answer_cache_lookups_total counter
+tailor_answer_cache_lookups_total{result="hit"} 1234
+tailor_answer_cache_lookups_total{result="miss"} 56
+tailor_feature_cache_hits_total 99
+`
+	if hits, misses := answerLookups([]byte(page)); hits != 1234 || misses != 56 {
+		t.Errorf("answerLookups = %v hits, %v misses; want 1234 and 56", hits, misses)
+	}
+	if hits, misses := answerLookups([]byte("tailor_feature_cache_hits_total 99\n")); hits != 0 || misses != 0 {
+		t.Errorf("without an answer cache: %v, %v", hits, misses)
+	}
+	p := &phaseResult{lat: make([]time.Duration, 1000), elapsed: time.Second, bodies: 500, answerHits: 900, answerMisses: 100}
+	if got := p.workload(); !strings.Contains(got, "every 500.0 ms") || !strings.Contains(got, "90% answered by the answer cache") {
+		t.Errorf("workload() = %q", got)
+	}
+	p.unique, p.answerHits, p.answerMisses = true, 0, 0
+	if got := p.workload(); !strings.Contains(got, "every request new") || !strings.Contains(got, "no answer cache") {
+		t.Errorf("workload() = %q", got)
+	}
+}
+
 func TestParseBench(t *testing.T) {
 	out := "goos: linux\nBenchmarkCFScore-2   \t   60000\t     19876 ns/op\t   18500 cpu-ns/op\t   14464 B/op\t       5 allocs/op\nPASS\n"
 	got := parseBench(out)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"debug/buildinfo"
 	"fmt"
@@ -20,6 +21,9 @@ import (
 
 const durationMetric = "tailor_http_request_duration_seconds_bucket{"
 
+// answerMetric counts the answer cache's lookups by result.
+const answerMetric = "tailor_answer_cache_lookups_total"
+
 // histogram is a cumulative Prometheus histogram: counts[i] requests took at
 // most bounds[i] seconds; the last bound is +Inf.
 type histogram struct {
@@ -27,22 +31,61 @@ type histogram struct {
 	counts []float64
 }
 
-// scrape reads /metrics and returns the request-duration histogram of
-// every route, summed over methods and statuses.
-func (s *server) scrape(ctx context.Context) (map[string]*histogram, error) {
+// snapshot is what a scrape of /metrics keeps: the request-duration
+// histogram of every route, summed over methods and statuses, and the
+// answer cache's lookups so far.
+type snapshot struct {
+	hists        map[string]*histogram
+	hits, misses float64
+}
+
+// scrape reads /metrics.
+func (s *server) scrape(ctx context.Context) (snapshot, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/metrics", nil)
 	if err != nil {
-		return nil, err
+		return snapshot{}, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return snapshot{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+		return snapshot{}, fmt.Errorf("/metrics: %s", resp.Status)
 	}
-	return parseHistograms(resp.Body)
+	page, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return snapshot{}, err
+	}
+	hists, err := parseHistograms(bytes.NewReader(page))
+	hits, misses := answerLookups(page)
+	return snapshot{hists: hists, hits: hits, misses: misses}, err
+}
+
+// answerLookups reads tailor_answer_cache_lookups_total by result; zeros
+// when the server has no answer cache.
+func answerLookups(page []byte) (hits, misses float64) {
+	for line := range strings.Lines(string(page)) {
+		rest, ok := strings.CutPrefix(line, answerMetric+"{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.Contains(labels, `result="hit"`):
+			hits += n
+		case strings.Contains(labels, `result="miss"`):
+			misses += n
+		}
+	}
+	return hits, misses
 }
 
 var labelRE = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)

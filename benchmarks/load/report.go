@@ -177,9 +177,11 @@ func (rep *report) markdown() string {
 	}
 	b.WriteString("  (Degraded answers are 200s that say so: unknown ids get the rules by design.)\n\n")
 
-	recsMax, healthMax := rep.phase(routeRecs, false), rep.phase(routeHealth, false)
-	if ratio := rep.ratio(); !math.IsNaN(ratio) {
-		fmt.Fprintf(&b, "- Throughput at %d concurrent: `/v1/recommendations` %.0f/s, `/healthz` %.0f/s, ratio **%.1f%%**\n", c.concurrency, recsMax.rate(), healthMax.rate(), 100*ratio)
+	if health := rep.phase(routeHealth, false); health != nil && health.rate() > 0 {
+		for _, recs := range rep.closedRecs() {
+			fmt.Fprintf(&b, "- Throughput at %d concurrent, %s: `/v1/recommendations` %.0f/s, `/healthz` %.0f/s, ratio **%.1f%%**\n",
+				c.concurrency, recs.workload(), recs.rate(), health.rate(), 100*recs.rate()/health.rate())
+		}
 	}
 	fmt.Fprintf(&b, "- Resident memory of the server after the phases: VmRSS %s, peak VmHWM %s\n", mb(rep.rss), mb(rep.hwm))
 	for _, r := range rep.ready {
