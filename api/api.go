@@ -55,6 +55,17 @@ type SimilarItems interface {
 	Similar(ctx context.Context, id string, k int) (similar.Response, error)
 }
 
+// AnswerCache keeps encoded answers to recommendation requests;
+// *recommend.AnswerCache implements it. Lookup returns a cached body, or the
+// key to Store the answer under ("" when the request must not be cached).
+// A body is the answer's JSON object without request_id.
+type AnswerCache interface {
+	Lookup(ctx context.Context, req recommend.Request) (body []byte, key string, hit bool)
+	Store(key string, resp recommend.Response, body []byte)
+}
+
+var _ AnswerCache = (*recommend.AnswerCache)(nil)
+
 // Readiness says whether the server should take traffic: false until every
 // model is loaded and warmed, and again while draining. detail says why, in
 // a few words.
@@ -101,6 +112,7 @@ type Config struct {
 // nil Telemetry adds nothing.
 type Deps struct {
 	Recommender Recommender
+	Answers     AnswerCache // nil: every request goes to Recommender
 	Ranker      Ranker
 	Similar     SimilarItems
 	Readiness   Readiness

@@ -143,6 +143,12 @@ func decodeBody[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 	return v
 }
 
+// recommendationResponse is the answer as a client decodes it.
+type recommendationResponse struct {
+	RequestID string `json:"request_id"`
+	recommend.Response
+}
+
 func TestRecommendationsDefaultsAndResponse(t *testing.T) {
 	h := newHarness(t, Config{}, Deps{})
 	rec := h.do(t, "POST", "/v1/recommendations", "application/json", `{"user_id":"17850"}`, HeaderRequestID, "chat-42")

@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/tailorhq/tailor/recommend"
 	"github.com/tailorhq/tailor/similar"
 )
 
@@ -20,13 +19,8 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// recommendationResponse is recommend.Response plus the request id.
-type recommendationResponse struct {
-	RequestID string `json:"request_id"`
-	recommend.Response
-}
-
-// recommendations serves POST /v1/recommendations.
+// recommendations serves POST /v1/recommendations: from the answer cache
+// when it holds the answer (answers.go), from the recommender otherwise.
 func (s *server) recommendations(c echo.Context) error {
 	req, err := readRecommendationRequest(c.Request())
 	if err != nil {
@@ -35,29 +29,7 @@ func (s *server) recommendations(c echo.Context) error {
 	if s.deps.Recommender == nil {
 		return &Error{Kind: KindUnavailable, Detail: "no recommender is configured"}
 	}
-	ctx := c.Request().Context()
-	resp, err := s.deps.Recommender.Recommend(ctx, req)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, present(RequestID(ctx), resp))
-}
-
-// present copies resp with every list non-null (items, models, reasons), as
-// the document promises, without touching the recommender's slices.
-func present(requestID string, resp recommend.Response) recommendationResponse {
-	items := make([]recommend.Item, len(resp.Items))
-	copy(items, resp.Items)
-	for i := range items {
-		if items[i].Reasons == nil {
-			items[i].Reasons = []string{}
-		}
-	}
-	resp.Items = items
-	if resp.Models == nil {
-		resp.Models = []string{}
-	}
-	return recommendationResponse{RequestID: requestID, Response: resp}
+	return s.answer(c, req)
 }
 
 // similarResponse is similar.Response plus the request id.

@@ -13,24 +13,18 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 )
 
-// Recommender answers recommendation requests; *Service implements it.
-type Recommender interface {
-	Recommend(ctx context.Context, req Request) (Response, error)
-}
-
-var _ Recommender = (*Service)(nil)
-
 // AnswerOptions configure NewAnswerCache. Zero fields take the defaults.
 type AnswerOptions struct {
 	TTL     time.Duration // how long an answer is reused; default 30s
-	MaxCost int64         // bound in approximate bytes; default 32 MiB
+	MaxCost int64         // bound in bytes of encoded answers and keys; default 16 MiB
 }
 
-// AnswerCache reuses a recent answer to the same question. A chatbot asks
-// again within a conversation (a retried webhook, a re-rendered carousel, a
-// second widget), and the answer to the same customer, mode, k, context,
-// filters and diversity cannot have changed while the models, the profiles
-// and the reference day stay the same.
+// AnswerCache keeps recent answers, encoded, to reuse for the same question.
+// A chatbot asks again within a conversation (a retried webhook, a
+// re-rendered carousel, a second widget), and the answer to the same
+// customer, session, mode, k, context, filters and diversity cannot have
+// changed while the models, the profiles and the reference day stay the
+// same.
 //
 // The key holds every field of the request and the name@version of the
 // models (models() at the time of the call), so a model swap never serves
@@ -38,13 +32,15 @@ type AnswerOptions struct {
 // change the interaction vector at every turn. Answers degraded by a model
 // or store failure are not cached either, so that the models' answers
 // return as soon as they recover; the rule answers for anonymous, thin or
-// flat customers are deterministic and are cached. Cached answers are
-// shared: callers must not modify a Response's slices. Safe for concurrent
-// use; Close stops ristretto's goroutines.
+// flat customers are deterministic and are cached.
+//
+// Answers are kept as the caller's encoded bytes, which hold no pointers:
+// a full cache adds nothing to the garbage collector's marking, and a hit
+// costs no encoding. Safe for concurrent use; Close stops ristretto's
+// goroutines.
 type AnswerCache struct {
-	next   Recommender
 	models func() string
-	cache  *ristretto.Cache[string, Response]
+	cache  *ristretto.Cache[string, []byte]
 	ttl    time.Duration
 	obs    answerObserver
 	mu     sync.RWMutex // orders Close after every call in flight
@@ -56,11 +52,11 @@ type answerObserver interface {
 	RecordAnswerCache(ctx context.Context, hit bool)
 }
 
-// NewAnswerCache puts a cache in front of next. models names the models
-// currently serving (it is part of every key); obs may be nil.
-func NewAnswerCache(next Recommender, models func() string, opts AnswerOptions, obs answerObserver) (*AnswerCache, error) {
-	if next == nil || models == nil {
-		return nil, errors.New("recommend: answer cache: nil recommender or models")
+// NewAnswerCache returns an empty cache. models names the models currently
+// serving (it is part of every key); obs may be nil.
+func NewAnswerCache(models func() string, opts AnswerOptions, obs answerObserver) (*AnswerCache, error) {
+	if models == nil {
+		return nil, errors.New("recommend: answer cache: nil models")
 	}
 	if opts.TTL < 0 || opts.MaxCost < 0 {
 		return nil, fmt.Errorf("recommend: answer cache: negative option in %+v", opts)
@@ -69,9 +65,9 @@ func NewAnswerCache(next Recommender, models func() string, opts AnswerOptions, 
 		opts.TTL = 30 * time.Second
 	}
 	if opts.MaxCost == 0 {
-		opts.MaxCost = 32 << 20
+		opts.MaxCost = 16 << 20
 	}
-	cache, err := ristretto.NewCache(&ristretto.Config[string, Response]{
+	cache, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
 		NumCounters: max(1000, 10*opts.MaxCost/answerCostGuess),
 		MaxCost:     opts.MaxCost,
 		BufferItems: 64,
@@ -79,48 +75,54 @@ func NewAnswerCache(next Recommender, models func() string, opts AnswerOptions, 
 	if err != nil {
 		return nil, fmt.Errorf("recommend: answer cache: %w", err)
 	}
-	return &AnswerCache{next: next, models: models, cache: cache, ttl: opts.TTL, obs: obs}, nil
+	return &AnswerCache{models: models, cache: cache, ttl: opts.TTL, obs: obs}, nil
 }
 
-// answerCostGuess is a typical answer's size in bytes (k=10, with reasons).
+// answerCostGuess is a typical encoded answer's size in bytes (k=10, with
+// reasons).
 const answerCostGuess = 4 << 10
 
-// Recommend answers from the cache when it can, and asks next otherwise.
-func (c *AnswerCache) Recommend(ctx context.Context, req Request) (Response, error) {
+// Lookup returns the cached answer to req when there is one. Otherwise it
+// returns the key to Store the answer under, or "" when req must not be
+// cached.
+func (c *AnswerCache) Lookup(ctx context.Context, req Request) (body []byte, key string, hit bool) {
 	if len(req.Session) > 0 {
-		return c.next.Recommend(ctx, req)
+		return nil, "", false
 	}
-	key := answerKey(c.models(), withDefaults(req))
+	key = answerKey(c.models(), withDefaults(req))
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
-		return c.next.Recommend(ctx, req)
+		return nil, "", false
 	}
-	resp, hit := c.cache.Get(key)
+	body, hit = c.cache.Get(key)
 	c.mu.RUnlock()
 	if c.obs != nil {
 		c.obs.RecordAnswerCache(ctx, hit)
 	}
-	if hit {
-		return resp, nil
-	}
-	resp, err := c.next.Recommend(ctx, req)
-	if err != nil || transient(resp.FallbackReason) {
-		return resp, err
-	}
-	c.mu.RLock()
-	if !c.closed {
-		c.cache.SetWithTTL(key, resp, answerCost(key, resp), c.ttl)
-	}
-	c.mu.RUnlock()
-	return resp, nil
+	return body, key, hit
 }
 
-// Wait makes the sets so far visible (ristretto applies them
+// Store keeps body, the encoding of resp, under key, unless resp is
+// degraded by a failure that may be gone by the next request. The cache
+// keeps body: the caller must not modify it afterwards.
+func (c *AnswerCache) Store(key string, resp Response, body []byte) {
+	if key == "" || transient(resp.FallbackReason) {
+		return
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.closed {
+		c.cache.SetWithTTL(key, body, int64(len(key)+len(body)), c.ttl)
+	}
+}
+
+// Wait makes the stores so far visible (ristretto applies them
 // asynchronously); for tests.
 func (c *AnswerCache) Wait() { c.cache.Wait() }
 
-// Close empties the cache and stops its goroutines. Later calls go to next.
+// Close empties the cache and stops its goroutines. Later lookups miss
+// without counting, and later stores keep nothing.
 func (c *AnswerCache) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -194,19 +196,4 @@ func answerKey(models string, req Request) string {
 	}
 	b = strconv.AppendInt(b, int64(req.Diversity.MaxPerCategory), 10)
 	return string(b)
-}
-
-// answerCost approximates the bytes an entry holds.
-func answerCost(key string, r Response) int64 {
-	n := len(key) + len(r.FallbackReason) + 64
-	for _, m := range r.Models {
-		n += len(m) + 16
-	}
-	for _, it := range r.Items {
-		n += 120 + len(it.ID) + len(it.Title) + len(it.Category) + len(it.Source)
-		for _, s := range it.Reasons {
-			n += len(s) + 16
-		}
-	}
-	return int64(n)
 }

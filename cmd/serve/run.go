@@ -145,7 +145,7 @@ type app struct {
 func newApp(cfg config, log *slog.Logger, tel *telemetry.Telemetry) *app {
 	a := &app{}
 	a.handler = api.New(api.Config{BodyLimit: cfg.bodyLimit}, api.Deps{
-		Recommender: a, Ranker: a, Similar: a, Readiness: a, Models: a, Logger: log, Telemetry: echoTelemetry{tel},
+		Recommender: a, Answers: a, Ranker: a, Similar: a, Readiness: a, Models: a, Logger: log, Telemetry: echoTelemetry{tel},
 	})
 	return a
 }
@@ -156,10 +156,22 @@ func (a *app) Recommend(ctx context.Context, req recommend.Request) (recommend.R
 	if svc == nil {
 		return recommend.Response{}, &api.Error{Kind: api.KindUnavailable, Detail: "not ready: the models are loading"}
 	}
-	if a.answers != nil {
-		return a.answers.Recommend(ctx, req)
-	}
 	return svc.Recommend(ctx, req)
+}
+
+// Lookup asks the answer cache, when there is one (built with the flow).
+func (a *app) Lookup(ctx context.Context, req recommend.Request) ([]byte, string, bool) {
+	if a.svc.Load() == nil || a.answers == nil {
+		return nil, "", false
+	}
+	return a.answers.Lookup(ctx, req)
+}
+
+// Store keeps an answer in the answer cache, when there is one.
+func (a *app) Store(key string, resp recommend.Response, body []byte) {
+	if a.svc.Load() != nil && a.answers != nil {
+		a.answers.Store(key, resp, body)
+	}
 }
 
 // Rank answers 503 until the flow is built.
@@ -307,7 +319,7 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 	if cfg.answerTTL > 0 {
 		prop := reg.Propensity()
 		models := func() string { return cf.NameVersion() + " " + prop.NameVersion() }
-		if a.answers, err = recommend.NewAnswerCache(svc, models, recommend.AnswerOptions{TTL: cfg.answerTTL}, tel); err != nil {
+		if a.answers, err = recommend.NewAnswerCache(models, recommend.AnswerOptions{TTL: cfg.answerTTL}, tel); err != nil {
 			return err
 		}
 		a.closers = append(a.closers, func() error { a.answers.Close(); return nil })
