@@ -39,18 +39,24 @@ func (s *server) answer(c echo.Context, req recommend.Request) error {
 // present copies resp with every list non-null (items, models, reasons), as
 // the document promises, without touching the recommender's slices.
 func present(resp recommend.Response) recommend.Response {
-	items := make([]recommend.Item, len(resp.Items))
-	copy(items, resp.Items)
-	for i := range items {
-		if items[i].Reasons == nil {
-			items[i].Reasons = []string{}
-		}
-	}
-	resp.Items = items
+	resp.Items = withReasons(resp.Items, func(it *recommend.Item) *[]string { return &it.Reasons })
 	if resp.Models == nil {
 		resp.Models = []string{}
 	}
 	return resp
+}
+
+// withReasons copies items (never nil), giving every item whose reasons
+// list is null an empty one, as the document promises.
+func withReasons[T any](items []T, reasons func(*T) *[]string) []T {
+	out := make([]T, len(items))
+	copy(out, items)
+	for i := range out {
+		if r := reasons(&out[i]); *r == nil {
+			*r = []string{}
+		}
+	}
+	return out
 }
 
 // writeAnswer writes body, an encoded recommend.Response (a JSON object

@@ -56,14 +56,7 @@ func (s *server) similarItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]similar.Item, len(resp.Items))
-	copy(items, resp.Items)
-	for i := range items {
-		if items[i].Reasons == nil {
-			items[i].Reasons = []string{}
-		}
-	}
-	resp.Items = items
+	resp.Items = withReasons(resp.Items, func(it *similar.Item) *[]string { return &it.Reasons })
 	return writeJSON(c, http.StatusOK, similarResponse{RequestID: RequestID(ctx), Response: resp})
 }
 

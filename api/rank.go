@@ -40,14 +40,7 @@ func (s *server) rank(c echo.Context) error {
 // presentRank copies resp with every list non-null (items, models,
 // reasons), as the document promises.
 func presentRank(requestID string, resp recommend.RankResponse) rankResponse {
-	items := make([]recommend.RankedItem, len(resp.Items))
-	copy(items, resp.Items)
-	for i := range items {
-		if items[i].Reasons == nil {
-			items[i].Reasons = []string{}
-		}
-	}
-	resp.Items = items
+	resp.Items = withReasons(resp.Items, func(it *recommend.RankedItem) *[]string { return &it.Reasons })
 	if resp.Models == nil {
 		resp.Models = []string{}
 	}
