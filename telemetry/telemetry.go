@@ -3,8 +3,9 @@
 // New builds a TracerProvider and a MeterProvider from a plain Config (see
 // ConfigFromEnv) without touching the OpenTelemetry globals. Spans are
 // exported over OTLP/HTTP only when an endpoint is configured; otherwise they
-// are still created and propagated (W3C tracecontext and baggage) so that
-// logs carry trace ids. Metrics are served for Prometheus by MetricsHandler
+// are not recorded (nothing would receive them), but still have trace and
+// span ids and are propagated (W3C tracecontext and baggage), so that logs
+// carry trace ids. Metrics are served for Prometheus by MetricsHandler
 // from the Telemetry's own registry, and pushed over OTLP/HTTP when a metrics
 // endpoint is configured.
 package telemetry
@@ -119,6 +120,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Telemetry, error) {
 		sampler := sdktrace.ParentBased(root)
 		if cfg.IgnoreParent {
 			sampler = root
+		}
+		if cfg.OTLPEndpoint == "" && len(o.processors) == 0 {
+			// Nothing would receive a span: record none. Spans still carry a
+			// trace and span id (the logs print them) and propagate
+			// traceparent, but cost no attributes, events or buffers.
+			sampler = sdktrace.NeverSample()
 		}
 		topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
 		if cfg.OTLPEndpoint != "" {

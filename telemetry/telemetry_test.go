@@ -260,3 +260,25 @@ func TestEchoMiddlewareSeesRecoveredPanic(t *testing.T) {
 		t.Fatal("the histogram did not record the 500")
 	}
 }
+
+// With nothing to receive spans (no endpoint, no processor), spans are not
+// recorded, yet each has a trace id for the logs, and an incoming
+// traceparent's trace carries on.
+func TestNoReceiverRecordsNothingButKeepsTraceIDs(t *testing.T) {
+	tel, err := New(context.Background(), Config{SampleRatio: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	_, span := tel.Tracer("").Start(context.Background(), "x")
+	if span.IsRecording() || !span.SpanContext().TraceID().IsValid() || !span.SpanContext().SpanID().IsValid() {
+		t.Errorf("local root: recording %v, span context %+v; want not recording, valid ids", span.IsRecording(), span.SpanContext())
+	}
+	span.End()
+	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5}, TraceFlags: trace.FlagsSampled, Remote: true})
+	_, child := tel.Tracer("").Start(trace.ContextWithRemoteSpanContext(context.Background(), parent), "y")
+	if child.IsRecording() || child.SpanContext().TraceID() != parent.TraceID() {
+		t.Errorf("under a remote parent: recording %v, trace %v; want not recording, trace %v", child.IsRecording(), child.SpanContext().TraceID(), parent.TraceID())
+	}
+	child.End()
+}
