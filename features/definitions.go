@@ -23,6 +23,12 @@ type Candidate struct {
 	// checks that the index holds this very Item, so a Candidate that does
 	// not set it (or sets it wrong) is computed from Item as usual.
 	ItemIndex int
+	// CoBought is, by vocabulary index, the similarity summed over the
+	// customer's items that are among the item's most co-bought (AddCoBought
+	// fills it once per request); nil when not computed. Read at ItemIndex.
+	CoBought []float32
+	// Discover is true for a request in discover mode.
+	Discover bool
 }
 
 // Definition declares one model feature.
@@ -130,6 +136,23 @@ func Propensity() []Definition {
 					return 0, false
 				}
 				return float32(c.Customer.Categories[c.Item.Category]), true
+			}},
+		{Name: "copurchase", Entity: "customer_item", Default: 0, Source: "in discover mode (else 0): the similarity (cosine over buyers) summed over the item's most co-bought items that the customer bought",
+			value: func(c *Candidate) (float32, bool) {
+				if !c.Discover {
+					return 0, true // only the discover sub-model reads it
+				}
+				if c.ItemIndex < 0 || c.ItemIndex >= len(c.CoBought) {
+					return 0, false
+				}
+				return c.CoBought[c.ItemIndex], true
+			}},
+		{Name: "discover_mode", Entity: "model", Default: 0, Source: "1 when the request is in discover mode (the model selects its discover sub-model)",
+			value: func(c *Candidate) (float32, bool) {
+				if c.Discover {
+					return 1, true
+				}
+				return 0, true
 			}},
 	}
 	for i := range defs {

@@ -185,6 +185,7 @@ func TestVector(t *testing.T) {
 		"cf_score": 0, "bought_before": 0, "item_invoices_log": 0, "item_basket_share": 0,
 		"item_days_since_log": l1p(365), "item_recent_90d": 0, "customer_recency_log": l1p(365),
 		"customer_frequency_log": 0, "customer_monetary_log": 0, "category_affinity": 0,
+		"copurchase": 0, "discover_mode": 0, // not in discover mode
 	}
 	merge := func(ms ...map[string]float32) map[string]float32 {
 		out := map[string]float32{}
@@ -210,11 +211,13 @@ func TestVector(t *testing.T) {
 			merge(itemCols, custCols, map[string]float32{
 				"cf_score": 0.5, "bought_before": 1, "item_invoices_log": l1p(3),
 				"item_basket_share": 0.5, "item_days_since_log": l1p(10), "item_recent_90d": 1, "category_affinity": 0.75,
+				"copurchase": 0, "discover_mode": 0,
 			}), 0},
 		{"bought long ago, no CF", features.Candidate{Customer: cust, History: &old, Item: &other, Now: now, CFScore: 0.9},
 			merge(itemCols, custCols, map[string]float32{
 				"cf_score": 0, "bought_before": 1, "item_invoices_log": l1p(1),
 				"item_basket_share": float32(1.0 / 6), "item_days_since_log": l1p(100), "item_recent_90d": 0, "category_affinity": 0.25,
+				"copurchase": 0, "discover_mode": 0,
 			}), 1},
 		{"never bought it", features.Candidate{Customer: cust, Item: item, Now: now, CFScore: 1, HasCF: true},
 			merge(defaults, itemCols, custCols, map[string]float32{"cf_score": 1, "category_affinity": 0.75}), 5},

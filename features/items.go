@@ -54,9 +54,11 @@ func LoadItems(ctx context.Context, dir string) (*Items, error) {
 		return nil, err
 	}
 	it.popular = rank(it.Len(), func(j int) (int, int) { return it.cat[j].Buyers, it.cat[j].Orders })
-	if it.country, err = it.countryLists(ctx, filepath.Join(dir, CustomersFile)); err != nil {
+	var baskets [][]int32
+	if it.country, baskets, err = it.countryLists(ctx, filepath.Join(dir, CustomersFile)); err != nil {
 		return nil, err
 	}
+	CoPurchase(it.stats, baskets, CoPurchaseNeighbours)
 	return it, nil
 }
 
@@ -94,11 +96,12 @@ func readItemStats(ctx context.Context, path string, ids []string) ([]ItemStats,
 // countryLists ranks, for every country with at least MinCountryCustomers
 // customers (by the country of their latest invoice), the items its
 // customers bought: distinct buyers, then their distinct invoices, then id.
-func (it *Items) countryLists(ctx context.Context, path string) (map[string][]int, error) {
+func (it *Items) countryLists(ctx context.Context, path string) (map[string][]int, [][]int32, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("features: items: %w", err)
+		return nil, nil, fmt.Errorf("features: items: %w", err)
 	}
+	var baskets [][]int32
 	defer f.Close()
 	type tally struct {
 		customers      int
@@ -112,6 +115,7 @@ func (it *Items) countryLists(ctx context.Context, path string) (map[string][]in
 			byCountry[p.Country] = t
 		}
 		t.customers++
+		b := make([]int32, 0, len(p.Items))
 		for _, h := range p.Items {
 			j, ok := it.index[h.Item]
 			if !ok {
@@ -119,11 +123,13 @@ func (it *Items) countryLists(ctx context.Context, path string) (map[string][]in
 			}
 			t.buyers[j]++
 			t.orders[j] += int32(h.Invoices)
+			b = append(b, int32(j))
 		}
+		baskets = append(baskets, b)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("features: %w", err)
+		return nil, nil, fmt.Errorf("features: %w", err)
 	}
 	out := make(map[string][]int)
 	for country, t := range byCountry {
@@ -136,7 +142,7 @@ func (it *Items) countryLists(ctx context.Context, path string) (map[string][]in
 		}
 		out[country] = ranked
 	}
-	return out, nil
+	return out, baskets, nil
 }
 
 // rank returns 0..n-1 ordered by key descending (first buyers, then orders),

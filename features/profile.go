@@ -55,6 +55,12 @@ type ItemStats struct {
 	PriorBuyers  int       `json:"prior_buyers"`  // distinct customers in the RecentWindow before that one
 	RepeatRate   float64   `json:"repeat_rate"`   // share of buyers with two or more invoices of it
 	FirstSold    time.Time `json:"first_sold"`    // the item's first sale
+	// CoBoughtBy are the vocabulary indices of the items that have this
+	// one among their most co-bought (see CoPurchase), CoBoughtSims the
+	// similarities. Not stored: computed from the customer profiles when
+	// the items are loaded.
+	CoBoughtBy   []int32   `json:"-"`
+	CoBoughtSims []float32 `json:"-"`
 }
 
 // RecentWindow is how far back an item's recent popularity looks.

@@ -70,3 +70,24 @@ func TestONNXCheckerCatchesErrors(t *testing.T) {
 		t.Errorf("onnx.checker failed for another reason than the shapes: %v\n%s", err, out)
 	}
 }
+
+// TestONNXCheckerCommittedModels runs the checker on the shipped models
+// (models/*.onnx), whose graphs the trainer assembles beyond the shapes
+// above (the propensity model's mode split: Gather, Greater, Cast,
+// GatherElements and paired trees).
+func TestONNXCheckerCommittedModels(t *testing.T) {
+	requireONNXChecker(t)
+	paths, err := filepath.Glob(filepath.Join("..", "models", "*.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Skip("no committed models")
+	}
+	for _, path := range paths {
+		out, err := exec.Command(python, "-c", checkerScript, path).CombinedOutput()
+		if err != nil {
+			t.Errorf("onnx.checker rejects %s: %v\n%s", path, err, out)
+		}
+	}
+}

@@ -204,9 +204,24 @@ func (r *run) candidates(scores []float32) []cand {
 	for _, s := range scores {
 		best = max(best, s)
 	}
+	// The copurchase feature (discover mode only): one pass over the
+	// customer's items, each adding its similarity to the items that have
+	// it among their most co-bought.
+	var coBought []float32
+	discover := r.req.Mode == ModeDiscover
+	if discover {
+		if r.sc.coBought == nil {
+			r.sc.coBought = make([]float32, len(r.sc.x))
+		}
+		coBought, r.sc.coBoughtUsed = r.sc.coBought, true
+		for _, b := range r.bought {
+			features.AddCoBought(r.s.deps.Items.Stats(b.Index), coBought)
+		}
+	}
 	for i := range out {
 		c := &out[i]
-		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), ItemIndex: c.j, Now: r.now}
+		c.c = features.Candidate{Customer: r.prof, Item: r.s.deps.Items.Stats(c.j), ItemIndex: c.j, Now: r.now,
+			CoBought: coBought, Discover: discover}
 		if h := r.owned[c.j]; h != nil {
 			c.c.History = h
 		}

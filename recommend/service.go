@@ -110,9 +110,13 @@ type scratch struct {
 	mask   []bool                  // behind run.skip
 	seen   []bool                  // candidates already gathered
 	owned  []*features.ItemHistory // run.owned
-	cands  []cand
-	fcs    []features.Candidate // the candidates' feature inputs, contiguous for Assembler.Rows
-	rows   []float32            // propensity feature rows
+	// coBought holds the copurchase feature by vocabulary index in discover
+	// mode (allocated on first use); coBoughtUsed: to be cleared.
+	coBought     []float32
+	coBoughtUsed bool
+	cands        []cand
+	fcs          []features.Candidate // the candidates' feature inputs, contiguous for Assembler.Rows
+	rows         []float32            // propensity feature rows
 }
 
 func (s *Service) getScratch() *scratch {
@@ -129,6 +133,10 @@ func (s *Service) putScratch(sc *scratch) {
 	clear(sc.mask)
 	clear(sc.seen)
 	clear(sc.owned)
+	if sc.coBoughtUsed {
+		clear(sc.coBought)
+		sc.coBoughtUsed = false
+	}
 	clear(sc.cands[:cap(sc.cands)])
 	sc.cands = sc.cands[:0]
 	clear(sc.fcs[:cap(sc.fcs)])

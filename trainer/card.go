@@ -3,6 +3,7 @@ package trainer
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/tailorhq/tailor/catalog"
@@ -58,9 +59,32 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 		},
 	}
 	defs := features.Propensity()
+	if m.DiscoverPropensity == nil {
+		defs = slices.DeleteFunc(defs, func(d features.Definition) bool { return d.Name == ModeFeature || d.Name == CoPurchaseFeature })
+	}
 	feats := make([]CardFeature, len(defs))
+	col := map[string]int{}
 	for i, d := range defs {
-		feats[i] = CardFeature{Name: d.Name, Entity: d.Entity, Default: d.Default, Source: d.Source, Weight: m.Propensity.Weights[i]}
+		col[d.Name] = i
+		feats[i] = CardFeature{Name: d.Name, Entity: d.Entity, Default: d.Default, Source: d.Source}
+	}
+	for k, n := range m.Propensity.Features {
+		feats[col[n]].Weight = m.Propensity.Weights[k]
+	}
+	if d := m.DiscoverPropensity; d != nil {
+		for k, n := range d.Features {
+			w := d.Weights[k]
+			feats[col[n]].DiscoverWeight = &w
+		}
+		if m.DiscoverTrees != nil {
+			for _, t := range m.DiscoverTrees.Trees {
+				for _, nd := range t.Nodes {
+					if nd.Feature >= 0 {
+						feats[col[m.DiscoverTrees.Features[nd.Feature]]].DiscoverTreeSplits++
+					}
+				}
+			}
+		}
 	}
 	method := "Logistic regression fitted by Newton's method (IRLS, each step backtracked until the loss falls) with an L2 penalty on standardised features; " +
 		"the standardisation is folded into the raw weights, so the graph is sigmoid(features · w + b)."
@@ -73,10 +97,16 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 		for _, t := range m.Trees.Trees {
 			for _, nd := range t.Nodes {
 				if nd.Feature >= 0 {
-					feats[nd.Feature].TreeSplits++
+					feats[col[m.Trees.Features[nd.Feature]]].TreeSplits++
 				}
 			}
 		}
+	}
+	if m.DiscoverPropensity != nil {
+		method += " Two such sub-models are in one graph, selected per row by the discover_mode column (1 for a request in discover mode, through ONNX Where): " +
+			"the auto one reads every feature but discover_mode and copurchase and learns from the auto and discover candidates; " +
+			"the discover one reads copurchase too and learns from the discover candidates alone (weights: discover_weight, discover_tree_splits)."
+		params["discover_sub_model"] = true
 	}
 	propArt.Card = Card{
 		Name: "propensity", Kind: model.KindPropensity, Version: propArt.Version, File: PropensityFile, SHA256: Digest(propArt.ONNX),

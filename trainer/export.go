@@ -15,6 +15,7 @@ import (
 	"github.com/tailorhq/tailor/features"
 	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/onnxbuild"
+	"github.com/tailorhq/tailor/propensity"
 )
 
 // Producer names the program that writes the models.
@@ -83,6 +84,9 @@ type CardFeature struct {
 	Weight  float32 `json:"weight"` // in the logistic regression
 	// TreeSplits counts the tree splits on the feature.
 	TreeSplits int `json:"tree_splits,omitempty"`
+	// The same in the discover-mode sub-model, when there is one.
+	DiscoverWeight     *float32 `json:"discover_weight,omitempty"`
+	DiscoverTreeSplits int      `json:"discover_tree_splits,omitempty"`
 }
 
 // dataRange is "first/last" purchase dates.
@@ -180,6 +184,9 @@ func (m *Models) CFArtifact() (*Artifact, error) {
 // fitted (see treesArtifact), else p = sigmoid(features · w + b) as
 // [batch, 1].
 func (m *Models) PropensityArtifact() (*Artifact, error) {
+	if s, ok := m.Predictor().(*propensity.ModeSplit); ok {
+		return m.splitArtifact(s)
+	}
 	if m.Trees != nil {
 		return m.treesArtifact()
 	}

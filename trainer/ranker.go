@@ -138,9 +138,22 @@ func (r *Ranker) gather(prof *features.CustomerProfile, skip func(j int) bool) [
 			added++
 		}
 	}
+	// The copurchase feature, as the served flow computes it in discover
+	// mode.
+	var coBought []float32
+	if skip != nil {
+		coBought = make([]float32, n)
+		if prof != nil {
+			for _, h := range prof.Items {
+				if j, ok := r.vocab.Index(h.Item); ok {
+					features.AddCoBought(&r.items[j], coBought)
+				}
+			}
+		}
+	}
 	for i := range out {
 		j := out[i].j
-		c := features.Candidate{Customer: prof, Item: &r.items[j], Now: r.now}
+		c := features.Candidate{Customer: prof, Item: &r.items[j], ItemIndex: j, Now: r.now, CoBought: coBought, Discover: skip != nil}
 		if prof != nil {
 			if h, ok := prof.History(r.vocab.ID(j)); ok {
 				c.History = &h
@@ -201,7 +214,7 @@ func (r *Ranker) Recommend(customer string, k int, skip func(item string) bool) 
 
 // examples turns one customer's candidates into propensity training rows,
 // labelled 1 when the customer bought the item in the label period.
-func (r *Ranker) examples(customer string, bought map[string]struct{}, d *propensity.Dataset) {
+func (r *Ranker) examples(customer string, bought map[string]struct{}, d, disc *propensity.Dataset) {
 	prof := r.profiles[customer]
 	ps := r.gather(prof, nil)
 	// The discover mode gathers deeper among the items the customer never
@@ -219,13 +232,25 @@ func (r *Ranker) examples(customer string, bought map[string]struct{}, d *propen
 			}
 		}
 	}
-	for _, p := range r.gather(prof, func(j int) bool { return owned[j] }) {
+	dps := r.gather(prof, func(j int) bool { return owned[j] })
+	for _, p := range dps {
 		if !inAuto[p.j] {
 			ps = append(ps, p)
 		}
 	}
 	f := r.asm.Len()
 	row := make([]float32, f)
+	if disc != nil {
+		for i := range dps {
+			r.asm.Vector(&dps[i].cand, row)
+			disc.X = append(disc.X, row...)
+			label := float32(0)
+			if _, ok := bought[r.vocab.ID(dps[i].j)]; ok {
+				label = 1
+			}
+			disc.Labels = append(disc.Labels, label)
+		}
+	}
 	for i := range ps {
 		r.asm.Vector(&ps[i].cand, row)
 		d.X = append(d.X, row...)

@@ -35,7 +35,10 @@ type Config struct {
 	// LabelWindows is how many consecutive ValidationMonths-long windows
 	// before Cut give the propensity model's examples (default 1).
 	LabelWindows int
-	Logger       *slog.Logger
+	// Discover also trains a propensity sub-model on the discover-mode
+	// candidates alone.
+	Discover bool
+	Logger   *slog.Logger
 }
 
 // DefaultGrid is the CF grid cmd/train tunes: 2 ALS fits, each read with 3
@@ -70,6 +73,10 @@ func DefaultTrees() *propensity.TreeParams {
 	return &p
 }
 
+// DefaultDiscover says whether cmd/train and the quality benchmark give the
+// propensity model its discover-mode sub-model.
+const DefaultDiscover = true
+
 // DefaultLabelWindows is how many label windows cmd/train and the quality
 // benchmark give the propensity model.
 const DefaultLabelWindows = 1
@@ -85,10 +92,14 @@ type Models struct {
 	CF         *cf.LowRank
 	Propensity *propensity.Model
 	Trees      *propensity.Trees // nil: the logistic model is served
-	Profiles   []features.CustomerProfile
-	Items      []features.ItemStats // vocabulary order
-	Purchases  int                  // purchases trained on
-	Report     Report
+	// DiscoverPropensity and DiscoverTrees: the sub-model trained only on
+	// the discover-mode candidates (nil when not trained).
+	DiscoverPropensity *propensity.Model
+	DiscoverTrees      *propensity.Trees
+	Profiles           []features.CustomerProfile
+	Items              []features.ItemStats // vocabulary order
+	Purchases          int                  // purchases trained on
+	Report             Report
 }
 
 // Report records how the models were chosen and trained, for the model cards.
@@ -178,6 +189,7 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	// [featureCut, Cut) and reuses the chosen early CF fit; each further one
 	// is the ValidationMonths before the previous.
 	ds := &propensity.Dataset{Names: features.Names()}
+	dsDisc := &propensity.Dataset{Names: features.Names()}
 	windows := max(cfg.LabelWindows, 1)
 	for w := range windows {
 		to := cfg.Cut.AddDate(0, -w*evaluate.ValidationMonths, 0)
@@ -191,7 +203,7 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 				return nil, err
 			}
 		}
-		custs, err := labelWindow(train, before, m, als, from, to, ds)
+		custs, err := labelWindow(train, before, m, als, from, to, ds, dsDisc)
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +217,8 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	}
 	report.PropensityRows = ds.Rows()
 	step("propensity examples", "rows", ds.Rows(), "positives", report.PropensityPos, "customers", report.PropensityCusts)
-	prop, iters, err := propensity.Fit(ds, cfg.Propensity)
+	_, autoDS := ds.Columns(AutoFeatures())
+	prop, iters, err := propensity.Fit(autoDS, cfg.Propensity)
 	if err != nil {
 		return nil, err
 	}
@@ -213,12 +226,26 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	var served propensity.Predictor = prop
 	var trees *propensity.Trees
 	if cfg.Trees != nil {
-		if trees, err = propensity.FitTrees(ds, *cfg.Trees, prop); err != nil {
+		if trees, err = propensity.FitTrees(autoDS, *cfg.Trees, prop); err != nil {
 			return nil, err
 		}
 		served = trees
 	}
-	report.PropensityAUC, report.PropensityLogLoss = aucLogLoss(served, ds)
+	report.PropensityAUC, report.PropensityLogLoss = aucLogLoss(served, autoDS)
+	var discProp *propensity.Model
+	var discTrees *propensity.Trees
+	if cfg.Discover {
+		_, discDS := dsDisc.Columns(DiscoverFeatures())
+		if discProp, _, err = propensity.Fit(discDS, cfg.Propensity); err != nil {
+			return nil, err
+		}
+		if cfg.Trees != nil {
+			if discTrees, err = propensity.FitTrees(discDS, *cfg.Trees, discProp); err != nil {
+				return nil, err
+			}
+		}
+		step("discover propensity fitted", "rows", discDS.Rows())
+	}
 	step("propensity fitted", "iterations", iters, "trees", cfg.Trees != nil, "training_auc", report.PropensityAUC)
 
 	// 3. The served models: CF refitted on everything before Cut, features
@@ -235,11 +262,12 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	}
 	out := &Models{
 		Cut: cfg.Cut, First: train[0].Time, Last: train[0].Time,
-		Catalog: cat, Vocab: m.Items, Purchases: len(train), ALS: als, CF: lr, Propensity: prop, Trees: trees,
+		Catalog: cat, Vocab: m.Items, Purchases: len(train), ALS: als, CF: lr, Propensity: prop, Trees: trees, DiscoverPropensity: discProp, DiscoverTrees: discTrees,
 		Profiles: features.BuildProfiles(train, categoryOf(cat)),
 		Items:    itemStats(train, cat, m.Items.IDs(), cfg.Cut),
 		Report:   report,
 	}
+	withNeighbours(out.Items, out.Profiles, out.Vocab)
 	for _, p := range train {
 		if p.Time.Before(out.First) {
 			out.First = p.Time
@@ -253,12 +281,64 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 }
 
 // Predictor is the served propensity model: the trees when fitted, else the
-// logistic regression.
+// logistic regression; with a discover sub-model, both behind a ModeSplit.
 func (m *Models) Predictor() propensity.Predictor {
+	auto := m.autoPredictor()
+	if m.DiscoverPropensity == nil {
+		return auto
+	}
+	var disc propensity.Predictor = m.DiscoverPropensity
+	if m.DiscoverTrees != nil {
+		disc = m.DiscoverTrees
+	}
+	all := features.Names()
+	ds := &propensity.Dataset{Names: all}
+	autoCols, _ := ds.Columns(auto.Names())
+	discCols, _ := ds.Columns(disc.Names())
+	modeCol, _ := ds.Columns([]string{ModeFeature})
+	return &propensity.ModeSplit{Features: all, ModeColumn: modeCol[0], Auto: auto, Discover: disc,
+		AutoColumns: autoCols, DiscoverColumns: discCols}
+}
+
+func (m *Models) autoPredictor() propensity.Predictor {
 	if m.Trees != nil {
 		return m.Trees
 	}
 	return m.Propensity
+}
+
+// ModeFeature is the column that selects the discover sub-model, and
+// CoPurchaseFeature the one only that sub-model reads.
+const (
+	ModeFeature       = "discover_mode"
+	CoPurchaseFeature = "copurchase"
+)
+
+// AutoFeatures are the columns of the auto-mode sub-model: every feature but
+// the mode and the co-purchase share.
+func AutoFeatures() []string {
+	return slices.DeleteFunc(features.Names(), func(n string) bool { return n == ModeFeature || n == CoPurchaseFeature })
+}
+
+// DiscoverFeatures are the columns of the discover-mode sub-model.
+func DiscoverFeatures() []string {
+	return slices.DeleteFunc(features.Names(), func(n string) bool { return n == ModeFeature })
+}
+
+// withNeighbours sets the co-purchase neighbours of items (vocabulary order)
+// from the customers' items, as features.LoadItems does at serving.
+func withNeighbours(items []features.ItemStats, profiles []features.CustomerProfile, vocab *cf.Vocabulary) {
+	baskets := make([][]int32, 0, len(profiles))
+	for i := range profiles {
+		b := make([]int32, 0, len(profiles[i].Items))
+		for _, h := range profiles[i].Items {
+			if j, ok := vocab.Index(h.Item); ok {
+				b = append(b, int32(j))
+			}
+		}
+		baskets = append(baskets, b)
+	}
+	features.CoPurchase(items, baskets, features.CoPurchaseNeighbours)
 }
 
 // Ranker returns the recommender that serves these models.
@@ -289,7 +369,7 @@ func round4(v float64) float64 { return float64(int(v*1e4+0.5)) / 1e4 }
 // candidates the served flow would gather at from, with the CF fit als on
 // the purchases before it, labelled by what each customer bought in
 // [from, to). It returns how many customers gave examples.
-func labelWindow(train, before []dataset.Purchase, m *cf.Interactions, als *cf.ALS, from, to time.Time, ds *propensity.Dataset) (int, error) {
+func labelWindow(train, before []dataset.Purchase, m *cf.Interactions, als *cf.ALS, from, to time.Time, ds, disc *propensity.Dataset) (int, error) {
 	lr, err := als.FoldIn()
 	if err != nil {
 		return 0, err
@@ -297,6 +377,7 @@ func labelWindow(train, before []dataset.Purchase, m *cf.Interactions, als *cf.A
 	cat := catalog.Build(before)
 	items := itemStats(before, cat, m.Items.IDs(), from)
 	profiles := features.BuildProfiles(before, categoryOf(cat))
+	withNeighbours(items, profiles, m.Items)
 	labeler, err := NewRanker(m.Items, lr, nil, profiles, items, from)
 	if err != nil {
 		return 0, err
@@ -307,7 +388,7 @@ func labelWindow(train, before []dataset.Purchase, m *cf.Interactions, als *cf.A
 		for _, id := range split.Truth(c) {
 			truth[id] = struct{}{}
 		}
-		labeler.examples(c, truth, ds)
+		labeler.examples(c, truth, ds, disc)
 	}
 	return len(split.Customers), nil
 }

@@ -60,7 +60,16 @@ func (m *Models) Verify(cfArt, propArt *Artifact, samples int) (float64, error) 
 			return worst, err
 		}
 
-		ps := r.gather(prof, nil)
+		// The rows of both modes: auto's candidates, then discover's (the
+		// items the customer never bought), which a mode-split model scores
+		// with its discover sub-model.
+		owned := make(map[int]bool, len(prof.Items))
+		for _, h := range prof.Items {
+			if j, ok := m.Vocab.Index(h.Item); ok {
+				owned[j] = true
+			}
+		}
+		ps := append(r.gather(prof, nil), r.gather(prof, func(j int) bool { return owned[j] })...)
 		rows := r.matrix(ps)
 		wantP := make([]float32, len(ps))
 		m.Predictor().Predict(rows, wantP)

@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	windows := fs.Int("label-windows", trainer.DefaultLabelWindows, "two-month label windows the propensity model learns from")
 	withTrees := fs.Bool("trees", true, "boost the propensity model's logistic regression with trainer.DefaultTrees (false: logistic alone, for ablations)")
 	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
+	discover := fs.Bool("discover-model", trainer.DefaultDiscover, "give the propensity model a discover-mode sub-model trained on discover candidates alone, with the co-purchase feature (false: one model for both modes, for ablations)")
 	cardsDir := fs.String("cards", "models", "directory whose cf and propensity cards get the validation figures; empty: leave the cards alone")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *withTrees {
 		cfg.Trees = trainer.DefaultTrees()
 	}
+	cfg.Discover = *discover
 	m, err := trainer.Train(ps, cfg)
 	if err != nil {
 		return err

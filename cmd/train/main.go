@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), Trees: trainer.DefaultTrees(), LabelWindows: trainer.DefaultLabelWindows, Logger: log})
+	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), Trees: trainer.DefaultTrees(), LabelWindows: trainer.DefaultLabelWindows, Discover: trainer.DefaultDiscover, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if m.Trees != nil {
 		kind = fmt.Sprintf("logistic + %d trees", len(m.Trees.Trees))
 	}
-	fmt.Fprintf(stdout, "  %s  propensity@%s (%d features, %s)\n", filepath.Join(cfg.modelsDir, propArt.File), propArt.Version, len(m.Propensity.Features), kind)
+	if m.DiscoverPropensity != nil {
+		kind += fmt.Sprintf("; discover sub-model on %d features", len(m.DiscoverPropensity.Features))
+		if m.DiscoverTrees != nil {
+			kind += fmt.Sprintf(", logistic + %d trees", len(m.DiscoverTrees.Trees))
+		}
+	}
+	fmt.Fprintf(stdout, "  %s  propensity@%s (%d features, %s)\n", filepath.Join(cfg.modelsDir, propArt.File), propArt.Version, len(m.Predictor().Names()), kind)
 	fmt.Fprintf(stdout, "  %s  offline features of %d customers and %d items\n", cfg.featuresDir, len(m.Profiles), len(m.Items))
 	return nil
 }
