@@ -3,7 +3,10 @@ package features
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // CoPurchaseNeighbours is how many neighbours CoPurchase keeps per item.
@@ -27,38 +30,53 @@ func CoPurchase(stats []ItemStats, baskets [][]int32, k int) {
 	for i := range stats {
 		stats[i].CoBoughtBy, stats[i].CoBoughtSims = nil, nil
 	}
-	co := make([]int32, n)
-	var touched []int32
 	type nb struct {
 		j   int32
 		sim float32
 	}
-	var cand []nb
-	for i := range n {
-		touched = touched[:0]
-		for _, c := range buyers[i] {
-			for _, j := range baskets[c] {
-				if int(j) == i {
-					continue
+	// Each item's neighbours are found on their own, by as many workers as
+	// there are cores (the work is the sum of the squared basket sizes, about
+	// a second on two cores for the shipped data); the lists are then
+	// inverted in item order, so the result does not depend on the workers.
+	lists := make([][]nb, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			co := make([]int32, n)
+			var touched []int32
+			var cand []nb
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				touched = touched[:0]
+				for _, c := range buyers[i] {
+					for _, j := range baskets[c] {
+						if int(j) == i {
+							continue
+						}
+						if co[j] == 0 {
+							touched = append(touched, j)
+						}
+						co[j]++
+					}
 				}
-				if co[j] == 0 {
-					touched = append(touched, j)
+				cand = cand[:0]
+				for _, j := range touched {
+					cand = append(cand, nb{j, float32(float64(co[j]) / math.Sqrt(count[i]*count[j]))})
+					co[j] = 0
 				}
-				co[j]++
+				slices.SortFunc(cand, func(a, b nb) int {
+					if c := cmp.Compare(b.sim, a.sim); c != 0 {
+						return c
+					}
+					return cmp.Compare(a.j, b.j)
+				})
+				lists[i] = slices.Clone(cand[:min(k, len(cand))])
 			}
-		}
-		cand = cand[:0]
-		for _, j := range touched {
-			cand = append(cand, nb{j, float32(float64(co[j]) / math.Sqrt(count[i]*count[j]))})
-			co[j] = 0
-		}
-		slices.SortFunc(cand, func(a, b nb) int {
-			if c := cmp.Compare(b.sim, a.sim); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.j, b.j)
 		})
-		for _, c := range cand[:min(k, len(cand))] {
+	}
+	wg.Wait()
+	for i, l := range lists {
+		for _, c := range l {
 			// i's neighbour c.j: a customer who bought c.j counts for i.
 			stats[c.j].CoBoughtBy = append(stats[c.j].CoBoughtBy, int32(i))
 			stats[c.j].CoBoughtSims = append(stats[c.j].CoBoughtSims, c.sim)
