@@ -278,47 +278,46 @@ func (a *Assembler) Vector(c *Candidate, out []float32) (defaulted int) {
 // candidates of one request share a customer and a reference time.
 func (a *Assembler) Rows(cs []Candidate, out []float32) (defaulted int) {
 	f := len(a.defs)
+	t := a.items
+	// The per-customer columns, and the per-customer-and-category ones by
+	// category ordinal (catDef[o] < 0: not computed yet), are kept for the
+	// customer and time of the row before; small enough for the stack.
 	var (
-		buf       [16]float32
-		custVals  = buf[:0]
-		custDef   int
-		have      bool
-		cust      *CustomerProfile
-		now       time.Time
-		itemWidth = len(a.itemCols)
-		// perCustomerCategory columns by category ordinal; catDef[o] < 0:
-		// not computed yet for this customer.
-		catVals []float32
-		catDef  []int
-		catCust *CustomerProfile
-		catNow  time.Time
+		custBuf, catBuf [32]float32
+		catDefBuf       [32]int
+		custVals        = custBuf[:len(a.custCols)]
+		catVals         = catBuf[:0]
+		catDef          = catDefBuf[:0]
+		custDef         int
+		have            bool
+		cust            *CustomerProfile
+		now             time.Time
 	)
-	if len(a.custCols) > len(buf) {
-		custVals = make([]float32, 0, len(a.custCols))
+	if len(a.custCols) > len(custBuf) {
+		custVals = make([]float32, len(a.custCols))
+	}
+	if t != nil && len(a.custCatCols) > 0 {
+		if n := t.ncat * len(a.custCatCols); n <= len(catBuf) && t.ncat <= len(catDefBuf) {
+			catVals, catDef = catBuf[:n], catDefBuf[:t.ncat]
+		} else {
+			catVals, catDef = make([]float32, n), make([]int, t.ncat)
+		}
 	}
 	for i := range cs {
 		c := &cs[i]
 		row := out[i*f : (i+1)*f]
 		if !have || c.Customer != cust || !c.Now.Equal(now) {
-			have, cust, now, custDef = true, c.Customer, c.Now, 0
-			custVals = custVals[:0]
-			for _, col := range a.custCols {
-				v, ok := a.defs[col].value(c)
-				if !ok {
-					v = a.defs[col].Default
-					custDef++
-				}
-				custVals = append(custVals, v)
+			have, cust, now = true, c.Customer, c.Now
+			custDef = a.compute(c, a.custCols, custVals, true)
+			for k := range catDef {
+				catDef[k] = -1
 			}
 		}
-		for k, col := range a.custCols {
-			row[col] = custVals[k]
-		}
+		copyCols(row, a.custCols, custVals)
 		defaulted += custDef
-		t := a.items
 		inTable := t != nil && c.ItemIndex >= 0 && c.ItemIndex < len(t.stats) && t.stats[c.ItemIndex] == c.Item
-		if j := c.ItemIndex; inTable {
-			copyCols(row, a.itemCols, t.vals[j*itemWidth:(j+1)*itemWidth])
+		if j, w := c.ItemIndex, len(a.itemCols); inTable {
+			copyCols(row, a.itemCols, t.vals[j*w:(j+1)*w])
 			defaulted += int(t.defaulted[j])
 		} else {
 			defaulted += a.compute(c, a.itemCols, row, false)
@@ -329,19 +328,8 @@ func (a *Assembler) Rows(cs []Candidate, out []float32) (defaulted int) {
 		} else {
 			defaulted += a.compute(c, a.itemNowCols, row, false)
 		}
-		if w := len(a.custCatCols); w > 0 && inTable {
-			// Once per customer and category: the memo is reset with the
-			// customer columns above.
-			o := t.cat[c.ItemIndex]
-			if catDef == nil || catCust != cust || !catNow.Equal(now) {
-				catCust, catNow = cust, now
-				if catDef == nil {
-					catVals, catDef = make([]float32, t.ncat*w), make([]int, t.ncat)
-				}
-				for k := range catDef {
-					catDef[k] = -1
-				}
-			}
+		if o, w := 0, len(a.custCatCols); w > 0 && inTable {
+			o = t.cat[c.ItemIndex]
 			if catDef[o] < 0 {
 				catDef[o] = a.compute(c, a.custCatCols, catVals[o*w:(o+1)*w], true)
 			}

@@ -211,18 +211,28 @@ func (m *Models) PropensityArtifact() (*Artifact, error) {
 		Inputs:  []onnxbuild.ValueInfo{{Name: model.PropensityInput, Elem: onnxbuild.ElemFloat, Shape: []onnxbuild.Dim{onnxbuild.Sym("batch"), onnxbuild.Fixed(f)}}},
 		Outputs: []onnxbuild.ValueInfo{{Name: model.PropensityOutput, Elem: onnxbuild.ElemFloat, Shape: []onnxbuild.Dim{onnxbuild.Sym("batch"), onnxbuild.Fixed(1)}}},
 	}
+	return m.propensityArtifact(g, ver, "logistic regression (Newton/IRLS, L2 on standardised features, folded into raw weights)", nil, names,
+		"Tailor purchase propensity: probability = sigmoid(features · w + b)")
+}
+
+// propensityArtifact encodes a propensity graph with the contract's
+// metadata, in a fixed order; "parameters" only when params is not nil.
+func (m *Models) propensityArtifact(g onnxbuild.Graph, ver, method string, params, names []byte, doc string, opsets ...onnxbuild.OpsetImport) (*Artifact, error) {
 	meta := []onnxbuild.Property{
 		{Key: model.MetaKind, Value: model.KindPropensity},
 		{Key: model.MetaName, Value: "propensity"},
 		{Key: model.MetaVersion, Value: ver},
 		{Key: model.MetaTrainedAt, Value: m.trainedAt()},
 		{Key: model.MetaDataRange, Value: m.dataRange()},
-		{Key: "method", Value: "logistic regression (Newton/IRLS, L2 on standardised features, folded into raw weights)"},
-		{Key: model.MetaFeatureNames, Value: string(names)},
+		{Key: "method", Value: method},
 	}
-	b, err := encode(g, meta, "Tailor purchase propensity: probability = sigmoid(features · w + b)")
+	if params != nil {
+		meta = append(meta, onnxbuild.Property{Key: "parameters", Value: string(params)})
+	}
+	meta = append(meta, onnxbuild.Property{Key: model.MetaFeatureNames, Value: string(names)})
+	b, err := encode(g, meta, doc, opsets...)
 	if err != nil {
-		return nil, fmt.Errorf("encode propensity: %w", err)
+		return nil, fmt.Errorf("encode propensity %s: %w", g.Name, err)
 	}
 	return &Artifact{File: PropensityFile, ONNX: b, Version: ver}, nil
 }

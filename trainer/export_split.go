@@ -110,20 +110,9 @@ func (m *Models) splitArtifact(s *propensity.ModeSplit) (*Artifact, error) {
 	}
 	params, _ := json.Marshal(auto.Params)
 	ver := version(m.Cut, float32Bytes(digest, []float32{float32(s.ModeColumn)}), names, params)
-	meta := []onnxbuild.Property{
-		{Key: model.MetaKind, Value: model.KindPropensity},
-		{Key: model.MetaName, Value: "propensity"},
-		{Key: model.MetaVersion, Value: ver},
-		{Key: model.MetaTrainedAt, Value: m.trainedAt()},
-		{Key: model.MetaDataRange, Value: m.dataRange()},
-		{Key: "method", Value: "two sub-models selected by the discover_mode column: for auto, a logistic regression (Newton/IRLS) whose logit gradient-boosted regression trees correct, trained on the auto and discover candidates; for discover, the same recipe trained on the discover candidates alone, with the co-purchase feature"},
-		{Key: "parameters", Value: string(params)},
-		{Key: model.MetaFeatureNames, Value: string(names)},
-	}
-	b, err := encode(g, meta, "Tailor purchase propensity: probability = sigmoid(trees(features) + (features · W + b)[discover_mode]); the trees of each mode's sub-model sit under a root split on discover_mode",
+	return m.propensityArtifact(g, ver,
+		"two sub-models selected by the discover_mode column: for auto, a logistic regression (Newton/IRLS) whose logit gradient-boosted regression trees correct, trained on the auto and discover candidates; for discover, the same recipe trained on the discover candidates alone, with the co-purchase feature",
+		params, names,
+		"Tailor purchase propensity: probability = sigmoid(trees(features) + (features · W + b)[discover_mode]); the trees of each mode's sub-model sit under a root split on discover_mode",
 		onnxbuild.OpsetImport{Domain: onnxbuild.DomainML, Version: mlOpset})
-	if err != nil {
-		return nil, fmt.Errorf("encode propensity mode split: %w", err)
-	}
-	return &Artifact{File: PropensityFile, ONNX: b, Version: ver}, nil
 }

@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/onnxbuild"
@@ -57,22 +56,9 @@ func (m *Models) treesArtifact() (*Artifact, error) {
 	}
 	g.Nodes = append(g.Nodes, onnxbuild.Node{Name: "sigmoid", OpType: "Sigmoid", Inputs: []string{"logit"}, Outputs: []string{model.PropensityOutput}})
 	ver := version(m.Cut, float32Bytes(digest), names, params)
-	meta := []onnxbuild.Property{
-		{Key: model.MetaKind, Value: model.KindPropensity},
-		{Key: model.MetaName, Value: "propensity"},
-		{Key: model.MetaVersion, Value: ver},
-		{Key: model.MetaTrainedAt, Value: m.trainedAt()},
-		{Key: model.MetaDataRange, Value: m.dataRange()},
-		{Key: "method", Value: method},
-		{Key: "parameters", Value: string(params)},
-		{Key: model.MetaFeatureNames, Value: string(names)},
-	}
-	b, err := encode(g, meta, "Tailor purchase propensity: probability = sigmoid(logit), the logit a sum of tree leaf values (plus features · w + b)",
+	return m.propensityArtifact(g, ver, method, params, names,
+		"Tailor purchase propensity: probability = sigmoid(logit), the logit a sum of tree leaf values (plus features · w + b)",
 		onnxbuild.OpsetImport{Domain: onnxbuild.DomainML, Version: mlOpset})
-	if err != nil {
-		return nil, fmt.Errorf("encode propensity trees: %w", err)
-	}
-	return &Artifact{File: PropensityFile, ONNX: b, Version: ver}, nil
 }
 
 // treeAttrs are TreeEnsembleRegressor's attributes for e: one entry per node

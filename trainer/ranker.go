@@ -238,19 +238,16 @@ func (r *Ranker) examples(customer string, bought map[string]struct{}, d, disc *
 			ps = append(ps, p)
 		}
 	}
-	f := r.asm.Len()
-	row := make([]float32, f)
 	if disc != nil {
-		for i := range dps {
-			r.asm.Vector(&dps[i].cand, row)
-			disc.X = append(disc.X, row...)
-			label := float32(0)
-			if _, ok := bought[r.vocab.ID(dps[i].j)]; ok {
-				label = 1
-			}
-			disc.Labels = append(disc.Labels, label)
-		}
+		r.appendExamples(disc, dps, bought)
 	}
+	r.appendExamples(d, ps, bought)
+}
+
+// appendExamples adds a row per candidate to d, labelled 1 when the
+// customer bought its item in the label period.
+func (r *Ranker) appendExamples(d *propensity.Dataset, ps []pair, bought map[string]struct{}) {
+	row := make([]float32, r.asm.Len())
 	for i := range ps {
 		r.asm.Vector(&ps[i].cand, row)
 		d.X = append(d.X, row...)
