@@ -1,6 +1,9 @@
 package features
 
 import (
+	"cmp"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -38,6 +41,73 @@ func TestCoPurchase(t *testing.T) {
 			if v, ok := d.value(&c); v != 0 || !ok {
 				t.Fatalf("copurchase outside discover mode: %v, %v", v, ok)
 			}
+		}
+	}
+}
+
+// TestCoPurchaseKeepsTheBestK holds CoPurchase's selection to a full sort
+// of every item's candidates (similarity descending, then index), on random
+// baskets small enough for many ties.
+func TestCoPurchaseKeepsTheBestK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	const n = 40
+	baskets := make([][]int32, 300)
+	for c := range baskets {
+		for j := range int32(n) {
+			if rng.IntN(8) == 0 {
+				baskets[c] = append(baskets[c], j)
+			}
+		}
+	}
+	for _, k := range []int{0, 1, 3, 50} {
+		got := make([]ItemStats, n)
+		CoPurchase(got, baskets, k)
+		want := make([]ItemStats, n)
+		coPurchaseBySort(want, baskets, k)
+		for i := range got {
+			if !slices.Equal(got[i].CoBoughtBy, want[i].CoBoughtBy) || !slices.Equal(got[i].CoBoughtSims, want[i].CoBoughtSims) {
+				t.Fatalf("k=%d item %d: neighbour of %v %v, want %v %v", k, i,
+					got[i].CoBoughtBy, got[i].CoBoughtSims, want[i].CoBoughtBy, want[i].CoBoughtSims)
+			}
+		}
+	}
+}
+
+// coPurchaseBySort is CoPurchase written plainly.
+func coPurchaseBySort(stats []ItemStats, baskets [][]int32, k int) {
+	n := len(stats)
+	count := make([]float64, n)
+	co := make([][]float64, n)
+	for i := range co {
+		co[i] = make([]float64, n)
+	}
+	for _, b := range baskets {
+		for _, i := range b {
+			count[i]++
+			for _, j := range b {
+				if i != j {
+					co[i][j]++
+				}
+			}
+		}
+	}
+	for i := range n {
+		type nb struct {
+			j   int32
+			sim float32
+		}
+		var cand []nb
+		for j := range n {
+			if co[i][j] > 0 {
+				cand = append(cand, nb{int32(j), float32(co[i][j] / math.Sqrt(count[i]*count[j]))})
+			}
+		}
+		slices.SortFunc(cand, func(a, b nb) int {
+			return cmp.Or(cmp.Compare(b.sim, a.sim), cmp.Compare(a.j, b.j))
+		})
+		for _, c := range cand[:min(k, len(cand))] {
+			stats[c.j].CoBoughtBy = append(stats[c.j].CoBoughtBy, int32(i))
+			stats[c.j].CoBoughtSims = append(stats[c.j].CoBoughtSims, c.sim)
 		}
 	}
 }
