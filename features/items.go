@@ -29,6 +29,7 @@ type Items struct {
 	stats   []ItemStats
 	popular []int
 	country map[string][]int // countries with at least MinCountryCustomers customers
+	baskets [][]int32        // each customer's items, in file order
 }
 
 // LoadItems reads catalog.jsonl, items.jsonl and customers.jsonl.gz from dir
@@ -54,11 +55,10 @@ func LoadItems(ctx context.Context, dir string) (*Items, error) {
 		return nil, err
 	}
 	it.popular = rank(it.Len(), func(j int) (int, int) { return it.cat[j].Buyers, it.cat[j].Orders })
-	var baskets [][]int32
-	if it.country, baskets, err = it.countryLists(ctx, filepath.Join(dir, CustomersFile)); err != nil {
+	if it.country, it.baskets, err = it.countryLists(ctx, filepath.Join(dir, CustomersFile)); err != nil {
 		return nil, err
 	}
-	CoPurchase(it.stats, baskets, CoPurchaseNeighbours)
+	CoPurchase(it.stats, it.baskets, CoPurchaseNeighbours)
 	return it, nil
 }
 
@@ -174,6 +174,11 @@ func (it *Items) ID(j int) string { return it.ids[j] }
 
 // IDs returns every id in vocabulary order (shared).
 func (it *Items) IDs() []string { return it.ids }
+
+// Baskets returns every customer's bought items as vocabulary indices, one
+// list per line of customers.jsonl.gz in file order (shared), so that
+// indexes built over the histories need not read the file again.
+func (it *Items) Baskets() [][]int32 { return it.baskets }
 
 // Catalog returns the catalog entry of item j: title, price, category.
 func (it *Items) Catalog(j int) catalog.Item { return it.cat[j] }

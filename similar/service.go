@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/tailorhq/tailor/features"
 )
 
 // Items is the item side the service needs (features.Items has it).
@@ -17,23 +15,18 @@ type Items interface {
 }
 
 // Load builds the index from the serving items and the customer histories
-// of dir's customers.jsonl.gz (read once).
-func Load(ctx context.Context, dir string, items Items, opts Options) (*Index, error) {
+// as baskets of item indices (features.Items.Baskets has them).
+func Load(ctx context.Context, items Items, baskets [][]int32, opts Options) (*Index, error) {
 	b := NewBuilder(items, opts)
 	var js []int
-	err := features.ReadCustomers(ctx, dir, func(p *features.CustomerProfile) error {
+	for _, basket := range baskets {
 		js = js[:0]
-		for _, h := range p.Items {
-			j, ok := items.Index(h.Item)
-			if !ok {
-				return fmt.Errorf("customer %q: item %q is not in the catalog", p.ID, h.Item)
-			}
-			js = append(js, j)
+		for _, j := range basket {
+			js = append(js, int(j))
 		}
-		return b.Add(js)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("similar: %w", err)
+		if err := b.Add(js); err != nil {
+			return nil, err
+		}
 	}
 	return b.Build(ctx)
 }

@@ -235,13 +235,19 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 	if err := model.InitRuntime(cfg.ortLib); err != nil {
 		return err
 	}
+	// The feature store opens and imports the offline features beside
+	// everything else: it needs neither the items nor the models.
+	waitStore := a.openStore(ctx, cfg, log)
+	t0 := time.Now()
 	items, err := features.LoadItems(ctx, cfg.featuresDir)
 	if err != nil {
 		return err
 	}
 	a.items = items.Len()
-	// The similar-items index reads the customer histories once; it builds
-	// beside the models and the store, and the server is ready when both are.
+	log.Info("items", "items", items.Len(), "took", time.Since(t0).String())
+	// The similar-items index builds over the customer histories LoadItems
+	// read, beside the models and the store; the server is ready when both
+	// are.
 	var (
 		simWG  sync.WaitGroup
 		simErr error
@@ -250,7 +256,7 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 	defer func() { stopSim(); simWG.Wait() }() // on an early return too
 	simWG.Go(func() {
 		start := time.Now()
-		idx, err := similar.Load(simCtx, cfg.featuresDir, items, similar.Options{})
+		idx, err := similar.Load(simCtx, items, items.Baskets(), similar.Options{})
 		if err != nil {
 			simErr = err
 			return
@@ -260,27 +266,22 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 		log.Info("similar items", "items", st.Items, "customers", st.Customers, "with_co_purchase", st.WithCoPurchase,
 			"co_purchase_links", st.CoPurchaseLinks, "content_links", st.ContentLinks, "took", time.Since(start).String())
 	})
+	t0 = time.Now()
 	reg, err := model.LoadRegistry(ctx, cfg.modelsDir, model.RegistryOptions{IntraOpThreads: cfg.intraOpThreads, CatalogIDs: items.IDs()})
 	if err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
+	log.Info("models", "models", names(reg), "took", time.Since(t0).String())
 	a.reg.Store(reg)
 	a.closers = append(a.closers, reg.Close)
 	now, err := referenceClock(cfg.referenceTime, reg)
 	if err != nil {
 		return err
 	}
-	store, err := features.OpenBolt(cfg.storePath, features.BoltOptions{})
+	store, err := waitStore()
 	if err != nil {
 		return err
 	}
-	a.closers = append(a.closers, store.Close)
-	imported, err := store.ImportIfChanged(ctx, cfg.featuresDir)
-	if err != nil {
-		return err
-	}
-	a.profiles = imported.Profiles
-	log.Info("feature store", "path", cfg.storePath, "profiles", imported.Profiles, "skipped_unchanged", imported.Skipped, "took", imported.Took.String())
 	cache, err := features.NewCached(store, features.CacheOptions{MaxCost: cfg.cacheMaxCost, TTL: cfg.cacheTTL})
 	if err != nil {
 		return err
@@ -331,6 +332,45 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 	a.svc.Store(svc)
 	a.now = now
 	return nil
+}
+
+// openStore opens the feature store and imports the offline features into
+// it in a goroutine, and returns the wait for it. close stops the import if
+// it still runs, and closes the store, whether or not anyone waited.
+func (a *app) openStore(ctx context.Context, cfg config, log *slog.Logger) (wait func() (*features.BoltStore, error)) {
+	var (
+		store *features.BoltStore
+		err   error
+		done  = make(chan struct{})
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer close(done)
+		if store, err = features.OpenBolt(cfg.storePath, features.BoltOptions{}); err != nil {
+			return
+		}
+		imported, ierr := store.ImportIfChanged(ctx, cfg.featuresDir)
+		if err = ierr; err != nil {
+			return
+		}
+		a.profiles = imported.Profiles
+		log.Info("feature store", "path", cfg.storePath, "profiles", imported.Profiles, "skipped_unchanged", imported.Skipped, "took", imported.Took.String())
+	}()
+	a.closers = append(a.closers, func() error {
+		cancel() // an import still running when build failed stops early
+		<-done
+		if store == nil {
+			return nil
+		}
+		return store.Close()
+	})
+	return func() (*features.BoltStore, error) {
+		<-done
+		if err != nil {
+			return nil, fmt.Errorf("feature store %s: %w", cfg.storePath, err)
+		}
+		return store, nil
+	}
 }
 
 // referenceClock is the time recency is measured at.

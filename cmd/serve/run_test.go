@@ -464,6 +464,7 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"broken model", map[string]string{"TAILOR_MODELS_DIR": garbage}, "cf.onnx"},
 		{"empty models dir", map[string]string{"TAILOR_MODELS_DIR": t.TempDir()}, "no"},
 		{"missing features", map[string]string{"TAILOR_FEATURES_DIR": t.TempDir()}, "catalog.jsonl"},
+		{"store under a file", map[string]string{"TAILOR_STORE_PATH": filepath.Join(garbage, "cf.onnx", "profiles.db")}, "profiles.db"},
 		{"bad duration", map[string]string{"TAILOR_MODEL_TIMEOUT": "soon"}, "TAILOR_MODEL_TIMEOUT"},
 		{"bad reference time", map[string]string{"TAILOR_REFERENCE_TIME": "yesterday"}, "TAILOR_REFERENCE_TIME"},
 	} {
