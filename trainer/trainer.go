@@ -35,6 +35,9 @@ type Config struct {
 	// LabelWindows is how many consecutive ValidationMonths-long windows
 	// before Cut give the propensity model's examples (default 1).
 	LabelWindows int
+	// LabelMonths is the length of each label window (default
+	// evaluate.ValidationMonths).
+	LabelMonths int
 	// Discover also trains a propensity sub-model on the discover-mode
 	// candidates alone.
 	Discover bool
@@ -191,13 +194,17 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	ds := &propensity.Dataset{Names: features.Names()}
 	dsDisc := &propensity.Dataset{Names: features.Names()}
 	windows := max(cfg.LabelWindows, 1)
+	months := cfg.LabelMonths
+	if months <= 0 {
+		months = evaluate.ValidationMonths
+	}
 	for w := range windows {
-		to := cfg.Cut.AddDate(0, -w*evaluate.ValidationMonths, 0)
-		from := to.AddDate(0, -evaluate.ValidationMonths, 0)
+		to := cfg.Cut.AddDate(0, -w*months, 0)
+		from := to.AddDate(0, -months, 0)
 		als := bestALS
 		before := dataset.Before(train, from)
 		m := evaluate.TrainMatrix(before)
-		if w > 0 {
+		if w > 0 || months != evaluate.ValidationMonths {
 			var err error
 			if als, err = cf.FitALS(m, best, nil); err != nil {
 				return nil, err

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cutS := fs.String("cut", "2011-09-01", "train before this date")
 	endS := fs.String("end", "2011-11-01", "test until this date (exclusive)")
 	windows := fs.Int("label-windows", trainer.DefaultLabelWindows, "two-month label windows the propensity model learns from")
+	labelMonths := fs.Int("label-months", 0, "months in each label window (0: evaluate.ValidationMonths)")
 	withTrees := fs.Bool("trees", true, "boost the propensity model's logistic regression with trainer.DefaultTrees (false: logistic alone, for ablations)")
 	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
 	discover := fs.Bool("discover-model", trainer.DefaultDiscover, "give the propensity model a discover-mode sub-model trained on discover candidates alone, with the co-purchase feature (false: one model for both modes, for ablations)")
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	trainStart := time.Now()
-	cfg := trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), LabelWindows: *windows, Logger: log}
+	cfg := trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), LabelWindows: *windows, LabelMonths: *labelMonths, Logger: log}
 	if *withTrees {
 		cfg.Trees = trainer.DefaultTrees()
 	}
