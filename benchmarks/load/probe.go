@@ -214,12 +214,13 @@ type benchLine struct {
 	allocsOp               float64
 }
 
-const modelBenchPattern = `BenchmarkCFScore$|BenchmarkPropensityPredict`
+const modelBenchPattern = `BenchmarkCFSession$|BenchmarkCFScore$|BenchmarkPropensityPredict`
 
 var modelBenchArgs = []string{"test", "-run", "^$", "-bench", modelBenchPattern, "-benchmem", "./model/"}
 
-// runModelBench runs the model/ benchmarks of bare inference through the
-// registry: CF at batch 1, propensity at batch 1 and 100.
+// runModelBench runs the model/ benchmarks of inference: the CF model at
+// batch 1 in a bare session and through the registry as the flow calls it,
+// propensity at batch 1, 100 and 150.
 func runModelBench(ctx context.Context) ([]benchLine, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
