@@ -214,13 +214,14 @@ type benchLine struct {
 	allocsOp               float64
 }
 
-const modelBenchPattern = `BenchmarkCFSession$|BenchmarkCFScore$|BenchmarkPropensityPredict`
+const modelBenchPattern = `BenchmarkCFSession$|BenchmarkCFScore$|BenchmarkPropensityPredict|BenchmarkRecommend`
 
-var modelBenchArgs = []string{"test", "-run", "^$", "-bench", modelBenchPattern, "-benchmem", "./model/"}
+var modelBenchArgs = []string{"test", "-run", "^$", "-bench", modelBenchPattern, "-benchmem", "./model/", "./recommend/"}
 
-// runModelBench runs the model/ benchmarks of inference: the CF model at
+// runModelBench runs the model/ benchmarks of inference (the CF model at
 // batch 1 in a bare session and through the registry as the flow calls it,
-// propensity at batch 1, 100 and 150.
+// propensity at batch 1, 100 and 150) and recommend/'s benchmark of the
+// whole flow in process.
 func runModelBench(ctx context.Context) ([]benchLine, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
