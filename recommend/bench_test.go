@@ -1,9 +1,14 @@
 package recommend_test
 
 import (
+	"compress/gzip"
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -54,6 +59,22 @@ func BenchmarkRecommend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// mixed cycles through every known customer in a shuffled order, as the
+	// load generator does (30% discover, an unknown id after every nine), so
+	// that each request finds its customer's data cold in the caches.
+	mixed := mixedRequests(b)
+	b.Run("mixed", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := cpuTime()
+		i := 0
+		for b.Loop() {
+			if _, err := svc.Recommend(ctx, mixed[i%len(mixed)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	})
 	for _, tc := range []struct {
 		name string
 		req  recommend.Request
@@ -83,4 +104,41 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// mixedRequests are the load generator's request mix over the shipped
+// customers: each once, shuffled, 30% in discover mode, and an unknown id
+// after every nine.
+func mixedRequests(b *testing.B) []recommend.Request {
+	f, err := os.Open("../data/features/customers.jsonl.gz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var reqs []recommend.Request
+	rng := rand.New(rand.NewPCG(1, 2))
+	for dec := json.NewDecoder(zr); ; {
+		var c struct {
+			ID string `json:"id"`
+		}
+		if err := dec.Decode(&c); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		mode := recommend.ModeAuto
+		if rng.IntN(10) < 3 {
+			mode = recommend.ModeDiscover
+		}
+		reqs = append(reqs, recommend.Request{UserID: c.ID, K: 10, Mode: mode})
+		if len(reqs)%10 == 9 {
+			reqs = append(reqs, recommend.Request{UserID: "unknown-" + c.ID, K: 10})
+		}
+	}
+	rng.Shuffle(len(reqs), func(i, j int) { reqs[i], reqs[j] = reqs[j], reqs[i] })
+	return reqs
 }
