@@ -29,8 +29,8 @@ import (
 )
 
 // run serves until ctx is cancelled, then shuts down in order: not ready,
-// drain HTTP, stop the cache and the store, close the models, flush
-// telemetry. It returns an error when the configuration, the runtime, the
+// drain HTTP, stop the caches, close the models and then the feature store,
+// flush telemetry. It returns an error when the configuration, the runtime, the
 // data or any model is unusable.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parse(args, getenv, stderr)
@@ -220,8 +220,8 @@ func (a *app) Models() []api.ModelInfo {
 	return out
 }
 
-// close stops what build started, last started first: the cache, the store,
-// then the models.
+// close stops what build started, last started first: the caches, the
+// models, then the feature store (opened first, beside everything else).
 func (a *app) close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		_ = a.closers[i]()
