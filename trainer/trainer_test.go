@@ -1,6 +1,9 @@
 package trainer
 
 import (
+	"bytes"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,5 +185,34 @@ func TestTrainRejectsEmptyInput(t *testing.T) {
 	ps := []dataset.Purchase{{Invoice: "1", Item: "10000", Quantity: 1, Price: 1, Customer: "1", Time: time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC)}}
 	if _, err := Train(ps, Config{Cut: time.Date(2011, 2, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
 		t.Fatal("want an error for an empty grid")
+	}
+}
+
+// TestLabelMonthsSetsTheWindows trains with two 1-month label windows and
+// checks, from the trainer's log, that the propensity examples come from
+// August and from July 2011, each with features as of its own start.
+func TestLabelMonthsSetsTheWindows(t *testing.T) {
+	ps, _, err := dataset.ReadDir("../data/online-retail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid := DefaultGrid()[:1]
+	grid[0].Factors, grid[0].Iterations = 16, 3
+	var logs bytes.Buffer
+	_, err = Train(ps, Config{Cut: time.Date(2011, 9, 1, 0, 0, 0, 0, time.UTC), Grid: grid, Propensity: propensity.DefaultParams(),
+		LabelWindows: 2, LabelMonths: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var windows []string
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, `msg="propensity window"`) {
+			from, _, _ := strings.Cut(line[strings.Index(line, "from=")+len("from="):], " ")
+			to, _, _ := strings.Cut(line[strings.Index(line, "to=")+len("to="):], " ")
+			windows = append(windows, from+"/"+to)
+		}
+	}
+	if want := []string{"2011-08-01/2011-09-01", "2011-07-01/2011-08-01"}; !slices.Equal(windows, want) {
+		t.Fatalf("label windows %v, want %v", windows, want)
 	}
 }
