@@ -162,28 +162,35 @@ func TestWriteCards(t *testing.T) {
 }
 
 func TestWriteCardsRefuses(t *testing.T) {
-	t.Run("a flag away from the shipped recipe", func(t *testing.T) {
-		dir := t.TempDir()
-		before := shippedCards(t, dir)
-		fs := flag.NewFlagSet("quality", flag.ContinueOnError)
-		fs.Bool("baselines", true, "")
-		fs.String("cut", "2011-09-01", "")
-		if err := fs.Parse([]string{"-baselines=false"}); err != nil {
-			t.Fatal(err)
-		}
-		var log bytes.Buffer
-		if err := updateCards(fs, dir, fakeRun(), &log); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(log.String(), "-baselines=false") {
-			t.Errorf("log: %q", log.String())
-		}
-		for card, want := range before {
-			if _, got := readCard(t, filepath.Join(dir, card)); !bytes.Equal(got, want) {
-				t.Errorf("%s was rewritten", card)
+	for _, arg := range []string{"-baselines=false", "-trees=false", "-discover-model=false", "-label-months=1", "-label-windows=2", "-cut=2011-07-01"} {
+		t.Run("a flag away from the shipped recipe: "+arg, func(t *testing.T) {
+			dir := t.TempDir()
+			before := shippedCards(t, dir)
+			fs := flag.NewFlagSet("quality", flag.ContinueOnError)
+			fs.Bool("baselines", true, "")
+			fs.Bool("trees", true, "")
+			fs.Bool("discover-model", true, "")
+			fs.Int("label-months", 0, "")
+			fs.Int("label-windows", 1, "")
+			fs.String("cut", "2011-09-01", "")
+			fs.String("results", "benchmarks/RESULTS.md", "")
+			if err := fs.Parse([]string{arg, "-results="}); err != nil {
+				t.Fatal(err)
 			}
-		}
-	})
+			var log bytes.Buffer
+			if err := updateCards(fs, dir, fakeRun(), &log); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(log.String(), arg) || strings.Contains(log.String(), "-results") {
+				t.Errorf("log: %q", log.String())
+			}
+			for card, want := range before {
+				if _, got := readCard(t, filepath.Join(dir, card)); !bytes.Equal(got, want) {
+					t.Errorf("%s was rewritten", card)
+				}
+			}
+		})
+	}
 	t.Run("a card that does not describe its model file", func(t *testing.T) {
 		dir := t.TempDir()
 		before := shippedCards(t, dir)
