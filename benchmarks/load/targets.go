@@ -188,7 +188,7 @@ func (rep *report) targets() string {
 			"the server spends %.0f µs of CPU per recommendation at %d concurrent, so the rest of the request is %.1f× the inference: **%s**.\n",
 			bare, bare/16, cf, prop, rs, c.concurrency, (rs-cf-prop)/(cf+prop), pick(bare < 100 && rs-cf-prop < 2*(cf+prop), "met", "missed"))
 		if flow := rep.benchNs("BenchmarkRecommend/known") / 1e3; flow > 0 {
-			fmt.Fprintf(&b, "  - In process, without HTTP and with the machine to itself, the flow takes %.0f µs for one known customer in auto mode asked again and again (`BenchmarkRecommend/known`), so the rest is %.1f× the inference there. On the load generator's mix of customers, each request finding its customer's data cold, it takes %.0f µs (`BenchmarkRecommend/mixed`). The server's figure adds HTTP, logging, telemetry and %d requests sharing 2 cores with the generator.\n",
+			fmt.Fprintf(&b, "  - In process, without HTTP and with the machine to itself, the flow takes %.0f µs for one known customer in auto mode asked again and again (`BenchmarkRecommend/known`), so the rest is %.1f× the inference there. On the load generator's mix of customers (profiles cached, but each customer's data cold in the CPU's caches), it takes %.0f µs (`BenchmarkRecommend/mixed`). The server's figure adds HTTP, logging, telemetry and %d requests sharing 2 cores with the generator.\n",
 				flow, (flow-cf-prop)/(cf+prop), rep.benchNs("BenchmarkRecommend/mixed")/1e3, c.concurrency)
 		}
 	}
