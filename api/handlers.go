@@ -44,7 +44,14 @@ func (s *server) similarItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := url.PathUnescape(c.Param("id"))
+	// Echo routes on the escaped path only when it differs from the
+	// decoded one (URL.RawPath set, as for %2F); otherwise the id is
+	// already decoded, and decoding it again would turn 85123%2541 into
+	// 85123A.
+	id := c.Param("id")
+	if c.Request().URL.RawPath != "" {
+		id, err = url.PathUnescape(id)
+	}
 	if err != nil || id == "" {
 		return &Error{Kind: KindNotFound, Detail: fmt.Sprintf("no item %q", c.Param("id"))}
 	}

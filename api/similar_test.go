@@ -64,6 +64,9 @@ func TestSimilarItems(t *testing.T) {
 		{"bad k and unknown id", "/v1/items/nope/similar?k=0", 400, 0, "k", ""},
 		{"unknown id", "/v1/items/nope/similar", 404, 10, "", `no item "nope"`},
 		{"escaped id", "/v1/items/85123%41/similar?k=1", 200, 1, "", ""},
+		// The id is unescaped once: %2541 is the id "85123%41", not 85123A.
+		{"double-escaped id", "/v1/items/85123%2541/similar", 404, 10, "", `no item "85123%41"`},
+		{"escaped slash in id", "/v1/items/a%2Fb/similar", 404, 10, "", `no item "a/b"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake.ks = nil
