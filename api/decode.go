@@ -444,10 +444,10 @@ func (d *decoder) price(field string, raw json.RawMessage, dst **float64) {
 // decodeSimilarQuery reads the query of GET /v1/items/{id}/similar: k, an
 // integer from 1 to 100 given at most once (default 10). Any other
 // parameter is an error naming it, as an unknown body field is.
-func decodeSimilarQuery(q url.Values) (int, error) {
+func decodeSimilarQuery(rawQuery string) (int, error) {
 	k := defaultK
 	var d decoder
-	for name, values := range q {
+	for name, values := range queryValues(rawQuery) {
 		if name != "k" {
 			d.fail(name, "unknown query parameter; allowed: k")
 			continue
@@ -475,4 +475,26 @@ func decodeSimilarQuery(q url.Values) (int, error) {
 		return 0, e
 	}
 	return k, nil
+}
+
+// queryValues splits a raw query into its parameters as url.ParseQuery
+// does, but drops none: where net/url would drop a pair it cannot read (a
+// bad percent-encoding, a ';'), the pair is kept with its unreadable part
+// as sent, so that "k=%" or "k=3;x=1" is a bad k rather than no k at all.
+func queryValues(rawQuery string) url.Values {
+	q := url.Values{}
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		if s, err := url.QueryUnescape(name); err == nil {
+			name = s
+		}
+		if s, err := url.QueryUnescape(value); err == nil {
+			value = s
+		}
+		q[name] = append(q[name], value)
+	}
+	return q
 }

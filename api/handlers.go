@@ -40,7 +40,7 @@ type similarResponse struct {
 
 // similarItems serves GET /v1/items/{id}/similar?k=.
 func (s *server) similarItems(c echo.Context) error {
-	k, err := decodeSimilarQuery(c.QueryParams())
+	k, err := decodeSimilarQuery(c.Request().URL.RawQuery)
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,12 @@ func TestSimilarItems(t *testing.T) {
 		// The id is unescaped once: %2541 is the id "85123%41", not 85123A.
 		{"double-escaped id", "/v1/items/85123%2541/similar", 404, 10, "", `no item "85123%41"`},
 		{"escaped slash in id", "/v1/items/a%2Fb/similar", 404, 10, "", `no item "a/b"`},
+		// A parameter net/url cannot read is not dropped (which would
+		// answer with the default k): it is a 400 naming it.
+		{"k with a semicolon", "/v1/items/85123A/similar?k=3;x=1", 400, 0, "k", "invalid request: k: must be an integer"},
+		{"k badly escaped", "/v1/items/85123A/similar?k=%", 400, 0, "k", "invalid request: k: must be an integer"},
+		{"unknown parameter badly escaped", "/v1/items/85123A/similar?x=%zz", 400, 0, "x", "invalid request: x: unknown query parameter; allowed: k"},
+		{"escaped k", "/v1/items/85123A/similar?%6B=2", 200, 2, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake.ks = nil
