@@ -239,7 +239,8 @@ func (r *run) suggest() []fallback.Suggestion {
 // and degraded with ReasonNothingInMode. When not one item of the catalog
 // passes the filters, the answer is empty and says so (ReasonNoItemMatches).
 // Discover's promise is not relaxed: it never offers a past purchase, so
-// there the answer is empty with ReasonNothingNewMatches.
+// there the answer is empty with ReasonNothingNewMatches. Nor is the
+// session's: items carted, bought or viewed in this chat stay out.
 func (r *run) withinFilters(ctx context.Context) Response {
 	ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanFallback)
 	defer span.End()
@@ -250,6 +251,14 @@ func (r *run) withinFilters(ctx context.Context) Response {
 	if r.req.Mode == ModeDiscover {
 		for _, b := range r.bought {
 			ruledOut[b.Index] = true
+		}
+	}
+	// The session's rule (session.go) is not relaxed with the mode: items
+	// carted or bought in this chat never come back, nor do viewed ones,
+	// but for a re-buy in buy_again mode.
+	for _, e := range r.sess.items {
+		if e.events&inBasket != 0 || r.req.Mode != ModeBuyAgain || r.owned[e.j] == nil {
+			ruledOut[e.j] = true
 		}
 	}
 	c := r.capper()

@@ -218,6 +218,15 @@ func TestNothingLeft(t *testing.T) {
 			nil, recommend.ReasonNothingNewMatches, []string{"cf@test"}, ""},
 		{"anonymous buy again, rule path", "", recommend.Request{K: 3, Mode: recommend.ModeBuyAgain},
 			[]string{"10001", "10002", "10003"}, recommend.ReasonNothingInMode, []string{}, "Nothing you have bought before matches your filters"},
+		// The mode is relaxed, the session's rule is not: carted, bought
+		// and viewed items of this chat stay out (10001 and 10002 lead the
+		// popular list, 10005 the bags).
+		{"anonymous buy again with a session", "", recommend.Request{K: 3, Mode: recommend.ModeBuyAgain,
+			Session: []recommend.SessionItem{{ItemID: "10001", Event: recommend.EventCart}, {ItemID: "10002", Event: recommend.EventView}}},
+			[]string{"10003", "10004", "10005"}, recommend.ReasonNothingInMode, []string{"cf@test"}, "Nothing you have bought before matches your filters"},
+		{"buy again, a category never bought, one bought in this chat", "", recommend.Request{UserID: "c1", K: 5, Mode: recommend.ModeBuyAgain,
+			Filters: recommend.Filters{Categories: []string{bags}}, Session: []recommend.SessionItem{{ItemID: "10005", Event: recommend.EventPurchase}}},
+			[]string{"10006"}, recommend.ReasonNothingInMode, []string{"cf@test"}, "Nothing you have bought before matches your filters"},
 		// thin (bought 10008, too little history) is answered by the rules.
 		{"rule path, diversity within the filter", "", recommend.Request{UserID: "thin", K: 3, Mode: recommend.ModeBuyAgain,
 			Filters: recommend.Filters{Categories: []string{kitchen, bags}}, Diversity: recommend.Diversity{MaxPerCategory: 1}},
