@@ -34,6 +34,7 @@ type config struct {
 	cacheTTL        time.Duration
 	answerTTL       time.Duration // 0: no answer cache
 	shutdownTimeout time.Duration
+	readTimeout     time.Duration
 	telemetry       telemetry.Config
 }
 
@@ -87,6 +88,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	durVar(&c.cacheTTL, "cache-ttl", "TAILOR_CACHE_TTL", 10*time.Minute, "how long a cached profile lives")
 	durVar(&c.answerTTL, "answer-cache-ttl", "TAILOR_ANSWER_CACHE_TTL", 30*time.Second, "how long an answer is reused for the same request; 0 turns the answer cache off")
 	durVar(&c.shutdownTimeout, "shutdown-timeout", "TAILOR_SHUTDOWN_TIMEOUT", 10*time.Second, "how long to wait for requests in flight on shutdown")
+	durVar(&c.readTimeout, "read-timeout", "TAILOR_READ_TIMEOUT", 10*time.Second, "longest a client may take to send a whole request, body included")
 	if err != nil {
 		return c, err
 	}
@@ -94,6 +96,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		return c, err
 	}
 	c.bodyLimit, c.cacheMaxCost = int64(bodyLimit), int64(cacheCost)
+	if c.readTimeout <= 0 {
+		return c, fmt.Errorf("TAILOR_READ_TIMEOUT (-read-timeout): %s, want a positive duration", c.readTimeout)
+	}
 	if c.telemetry, err = telemetry.ConfigFromEnv(getenv); err != nil {
 		return c, err
 	}

@@ -56,7 +56,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// A client that stalls while sending its request, or keeps an idle
+	// connection, does not hold a connection and its goroutine for ever.
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: min(5*time.Second, cfg.readTimeout), ReadTimeout: cfg.readTimeout,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "tailor-serve listening on http://%s\n", ln.Addr())

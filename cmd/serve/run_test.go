@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -143,7 +145,7 @@ func TestEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	// here, not in the goroutine: it may t.Fatal. The CF batcher is on, so
 	// that its path is served end to end too.
-	env := testEnv(t, map[string]string{"TAILOR_CF_MAX_BATCH": "4"})
+	env := testEnv(t, map[string]string{"TAILOR_CF_MAX_BATCH": "4", "TAILOR_READ_TIMEOUT": "1s"})
 	go func() {
 		err := run(ctx, []string{"serve"}, env, outW, io.Discard)
 		outW.CloseWithError(err)
@@ -273,6 +275,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("filters that match nothing: %d %+v", status, none)
 	}
 	sessionAndRank(t, base)
+	stalledClient(t, base)
 	// Bad input: problem+json naming the field.
 	status, header, body := fetch(t, http.MethodPost, base+"/v1/recommendations", `{"k":1000}`)
 	if status != 400 || header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"field":"k"`)) {
@@ -466,6 +469,7 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"missing features", map[string]string{"TAILOR_FEATURES_DIR": t.TempDir()}, "catalog.jsonl"},
 		{"store under a file", map[string]string{"TAILOR_STORE_PATH": filepath.Join(garbage, "cf.onnx", "profiles.db")}, "profiles.db"},
 		{"bad duration", map[string]string{"TAILOR_MODEL_TIMEOUT": "soon"}, "TAILOR_MODEL_TIMEOUT"},
+		{"no read timeout", map[string]string{"TAILOR_READ_TIMEOUT": "0s"}, "TAILOR_READ_TIMEOUT"},
 		{"bad reference time", map[string]string{"TAILOR_REFERENCE_TIME": "yesterday"}, "TAILOR_REFERENCE_TIME"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -478,3 +482,35 @@ func TestRunRefusesToStart(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// stalledClient sends a request whose body stops short of its
+// Content-Length and checks that the server lets go of the connection
+// within TAILOR_READ_TIMEOUT (1 s in TestEndToEnd) instead of waiting for
+// ever, answering a 4xx problem+json.
+func stalledClient(t *testing.T, base string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /v1/recommendations HTTP/1.1\r\nHost: tailor\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"k\":"); err != nil {
+		t.Fatal(err)
+	}
+	// Far longer than the read timeout, so that only a server that never
+	// gives up fails here.
+	if err := conn.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server held a stalled request for 20 s (read so far: %q)", got)
+	}
+	// Its answer: a 4xx problem+json, then the connection closes.
+	head, body, _ := strings.Cut(string(got), "\r\n\r\n")
+	if f := strings.Fields(head); len(f) < 2 || f[1][0] != '4' || !strings.Contains(head, "Content-Type: application/problem+json") || !strings.Contains(body, `"request_id"`) {
+		t.Errorf("a stalled request got %q, want a 4xx problem+json", got)
+	}
+	t.Logf("a stalled request got %q", got)
+}
