@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/tailorhq/tailor/catalog"
 )
@@ -163,10 +164,31 @@ func rank(n int, key func(j int) (buyers, orders int)) []int {
 // Len is the number of items.
 func (it *Items) Len() int { return len(it.ids) }
 
-// Index returns the vocabulary position of item id.
+// Index returns the vocabulary position of item id. An id not found as
+// given is tried with its ASCII letters upper-cased: stock codes are
+// upper-case ("85123A"), and a chatbot may well send "85123a".
 func (it *Items) Index(id string) (int, bool) {
-	j, ok := it.index[id]
-	return j, ok
+	if j, ok := it.index[id]; ok {
+		return j, true
+	}
+	if u := asciiUpper(id); u != id {
+		j, ok := it.index[u]
+		return j, ok
+	}
+	return 0, false
+}
+
+func asciiUpper(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return 'a' <= r && r <= 'z' }) {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // ID returns the id of item j.

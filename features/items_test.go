@@ -187,3 +187,21 @@ func BenchmarkLoadItems(b *testing.B) {
 		loadRealItems(b)
 	}
 }
+
+func TestIndexTriesUpperCase(t *testing.T) {
+	items := loadRealItems(t)
+	want, ok := items.Index("85123A")
+	if !ok {
+		t.Fatal("85123A is not in the catalog")
+	}
+	for _, id := range []string{"85123a", "85123A"} {
+		if j, ok := items.Index(id); !ok || j != want {
+			t.Errorf("Index(%q) = %d, %v; want %d, true", id, j, ok, want)
+		}
+	}
+	for _, id := range []string{"85123Ä", "", "nope", "85123A "} {
+		if j, ok := items.Index(id); ok {
+			t.Errorf("Index(%q) = %d, true; want not found", id, j)
+		}
+	}
+}

@@ -104,6 +104,15 @@ func sessionAndRank(t *testing.T, base string) {
 	if known.Degraded || ids(known)[0] != "85123A" || !strings.Contains(known.Items[0].Reasons[0], "You have bought this") {
 		t.Errorf("rank for 17850: %+v", known)
 	}
+	// Item ids in lower case are the catalog's upper-case ones, in a ranked
+	// list as in the filters.
+	if lower := rank(`{"user_id":"17850","items":["85123a","22423"]}`); ids(lower)[0] != "85123A" || lower.Items[0].Unknown {
+		t.Errorf("rank of a lower-case id: %+v", lower)
+	}
+	status, _, raw := fetch(t, http.MethodPost, base+"/v1/recommendations", `{"k":5,"filters":{"exclude":["85123a"]}}`)
+	if status != 200 || bytes.Contains(raw, []byte(`"85123A"`)) || !bytes.Contains(raw, []byte(`"22423"`)) {
+		t.Errorf("popular list excluding 85123a: %d %s", status, raw)
+	}
 	// Bad input: problem+json naming the field.
 	many := strings.Repeat(`"x",`, 500) + `"y"`
 	for body, field := range map[string]string{
