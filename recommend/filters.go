@@ -291,14 +291,26 @@ func (r *run) withinFilters(ctx context.Context) Response {
 }
 
 // relaxedReasons explains item j of the popular-within-filter list: it is
-// popular, it passes the filters, and the mode had to give way.
+// popular, it passes the filters, and the mode had to give way. Filters the
+// caller did not set are not blamed.
 func (r *run) relaxedReasons(j int) []string {
-	out := []string{"One of our most popular products that match your filters"}
+	f := r.req.Filters
+	set := len(f.Exclude) > 0 || f.MinPrice != nil || f.MaxPrice != nil || len(f.Categories) > 0 || f.InStockOnly != nil
+	out := []string{"One of our most popular products"}
+	if set {
+		out[0] += " that match your filters"
+	}
 	switch {
-	case r.req.Mode == ModeBuyAgain:
+	case r.req.Mode == ModeBuyAgain && len(r.bought) == 0:
+		out = append(out, "There is nothing to buy again yet: no past purchases on record")
+	case r.req.Mode == ModeBuyAgain && set:
 		out = append(out, "Nothing you have bought before matches your filters")
-	case r.req.Mode == ModeDiscover:
+	case r.req.Mode == ModeBuyAgain:
+		out = append(out, "Nothing you have bought before is available")
+	case r.req.Mode == ModeDiscover && set:
 		out = append(out, "Nothing new to you matches your filters")
+	case r.req.Mode == ModeDiscover:
+		out = append(out, "Nothing new to you is available")
 	}
 	return out
 }

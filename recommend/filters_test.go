@@ -217,13 +217,13 @@ func TestNothingLeft(t *testing.T) {
 		{"discover, the only new candidate out of stock", "10004", recommend.Request{UserID: "c1", K: 5, Mode: recommend.ModeDiscover, Filters: recommend.Filters{Categories: []string{kitchen}}},
 			nil, recommend.ReasonNothingNewMatches, []string{"cf@test"}, ""},
 		{"anonymous buy again, rule path", "", recommend.Request{K: 3, Mode: recommend.ModeBuyAgain},
-			[]string{"10001", "10002", "10003"}, recommend.ReasonNothingInMode, []string{}, "Nothing you have bought before matches your filters"},
+			[]string{"10001", "10002", "10003"}, recommend.ReasonNothingInMode, []string{}, "There is nothing to buy again yet: no past purchases on record"},
 		// The mode is relaxed, the session's rule is not: carted, bought
 		// and viewed items of this chat stay out (10001 and 10002 lead the
 		// popular list, 10005 the bags).
 		{"anonymous buy again with a session", "", recommend.Request{K: 3, Mode: recommend.ModeBuyAgain,
 			Session: []recommend.SessionItem{{ItemID: "10001", Event: recommend.EventCart}, {ItemID: "10002", Event: recommend.EventView}}},
-			[]string{"10003", "10004", "10005"}, recommend.ReasonNothingInMode, []string{"cf@test"}, "Nothing you have bought before matches your filters"},
+			[]string{"10003", "10004", "10005"}, recommend.ReasonNothingInMode, []string{"cf@test"}, "There is nothing to buy again yet: no past purchases on record"},
 		{"buy again, a category never bought, one bought in this chat", "", recommend.Request{UserID: "c1", K: 5, Mode: recommend.ModeBuyAgain,
 			Filters: recommend.Filters{Categories: []string{bags}}, Session: []recommend.SessionItem{{ItemID: "10005", Event: recommend.EventPurchase}}},
 			[]string{"10006"}, recommend.ReasonNothingInMode, []string{"cf@test"}, "Nothing you have bought before matches your filters"},
