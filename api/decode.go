@@ -127,7 +127,41 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 		}
 		return nil, invalid([]FieldError{{"", msg}})
 	}
+	if key, dup := duplicateKey(body); dup {
+		return nil, invalid([]FieldError{{key, duplicateMsg}})
+	}
 	return top, nil
+}
+
+// duplicateMsg is the error of a key given twice in one object: JSON
+// leaves its meaning open (encoding/json would keep the last), so
+// {"k":200,"k":1} is refused rather than guessed at.
+const duplicateMsg = "given more than once"
+
+// duplicateKey returns the first key that appears twice at the top level of
+// raw, a valid JSON object.
+func duplicateKey(raw []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	var seen []string // objects here have a handful of keys
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		key, _ := t.(string)
+		if slices.Contains(seen, key) {
+			return key, true
+		}
+		seen = append(seen, key)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // decoder collects field errors. Its methods leave dst alone for null.
@@ -159,6 +193,10 @@ func (d *decoder) object(field string, raw json.RawMessage, must string) (m map[
 	}
 	if kindOf(raw) != '{' || json.Unmarshal(raw, &m) != nil {
 		d.fail(field, must)
+		return nil, false
+	}
+	if key, dup := duplicateKey(raw); dup {
+		d.fail(field+"."+key, duplicateMsg)
 		return nil, false
 	}
 	return m, true
@@ -298,6 +336,10 @@ func (d *decoder) sessionItems(field string, raw json.RawMessage, dst *[]recomme
 		var m map[string]json.RawMessage
 		if kindOf(v) != '{' || json.Unmarshal(v, &m) != nil {
 			d.fail(name, "must be an object with item_id and event")
+			continue
+		}
+		if key, dup := duplicateKey(v); dup {
+			d.fail(name+"."+key, duplicateMsg)
 			continue
 		}
 		for key, f := range m {
