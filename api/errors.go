@@ -153,6 +153,11 @@ func (s *server) handleError(err error, c echo.Context) {
 	if e.Kind == KindMethodNotAllowed {
 		detail = fmt.Sprintf("%s is not allowed on %s; allowed: %s", c.Request().Method, c.Request().URL.Path, c.Response().Header().Get(echo.HeaderAllow))
 	}
+	if e.Kind == KindUnavailable {
+		// Loading takes about a second and a slow answer is retried at
+		// once; either way a client may try again after a second.
+		c.Response().Header().Set("Retry-After", "1")
+	}
 	p := problem{
 		Type:      "about:blank",
 		Title:     http.StatusText(status),

@@ -178,6 +178,9 @@ func TestRecommenderFailures(t *testing.T) {
 			if rec.Code != tc.status || rec.Header().Get("Content-Type") != "application/problem+json" || p.Detail == "" {
 				t.Fatalf("status %d %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 			}
+			if got, want := rec.Header().Get("Retry-After"), map[bool]string{true: "1"}[tc.status == 503]; got != want {
+				t.Errorf("Retry-After %q, want %q", got, want)
+			}
 			if strings.Contains(rec.Body.String(), "secret") || strings.Contains(rec.Body.String(), "blend") {
 				t.Errorf("the problem shows the internal cause: %s", rec.Body)
 			}
