@@ -64,32 +64,7 @@ func interactions(n int) []float32 {
 // BenchmarkCFSession is bare ONNX Runtime: the committed CF model in a
 // session opened with the registry's options, run on tensors made once.
 func BenchmarkCFSession(b *testing.B) {
-	ortest.Init(b)
-	onnx, err := os.ReadFile(realModels + "/cf.onnx")
-	if err != nil {
-		b.Fatal(err)
-	}
-	info, err := model.InspectBytes("cf.onnx", onnx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	so, err := ort.NewSessionOptions()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer so.Destroy()
-	if err := so.SetIntraOpNumThreads(1); err != nil {
-		b.Fatal(err)
-	}
-	if err := so.SetInterOpNumThreads(1); err != nil {
-		b.Fatal(err)
-	}
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(onnx, []string{info.Inputs[0].Name}, []string{info.Outputs[0].Name}, so)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sess.Destroy()
-	n := info.Inputs[0].Dimensions[1]
+	sess, n := bareCFSession(b)
 	in, err := ort.NewTensor(ort.NewShape(1, n), interactions(int(n)))
 	if err != nil {
 		b.Fatal(err)
@@ -167,25 +142,7 @@ func BenchmarkPropensityPredict(b *testing.B) {
 // registry does); "pooled" takes preallocated tensors from a sync.Pool,
 // copies the input in and the scores out.
 func BenchmarkCFTensors(b *testing.B) {
-	ortest.Init(b)
-	onnx, err := os.ReadFile(realModels + "/cf.onnx")
-	if err != nil {
-		b.Fatal(err)
-	}
-	so, err := ort.NewSessionOptions()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer so.Destroy()
-	if err := so.SetIntraOpNumThreads(1); err != nil {
-		b.Fatal(err)
-	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(onnx, []string{model.CFInput}, []string{model.CFOutput}, so)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Destroy()
-	n := int64(len(catalogIDs(b)))
+	s, n := bareCFSession(b)
 	x := interactions(int(n))
 
 	alloc := func() error {
@@ -261,4 +218,33 @@ func BenchmarkCFTensors(b *testing.B) {
 			})
 		})
 	}
+}
+
+// bareCFSession opens the committed CF model in an ONNX Runtime session of
+// its own, with the registry's thread options, and returns it with the
+// number of items.
+func bareCFSession(b *testing.B) (*ort.DynamicAdvancedSession, int64) {
+	b.Helper()
+	ortest.Init(b)
+	onnx, err := os.ReadFile(realModels + "/cf.onnx")
+	if err != nil {
+		b.Fatal(err)
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(1); err != nil {
+		b.Fatal(err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		b.Fatal(err)
+	}
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(onnx, []string{model.CFInput}, []string{model.CFOutput}, so)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Destroy() })
+	return s, int64(len(catalogIDs(b)))
 }
