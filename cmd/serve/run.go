@@ -41,6 +41,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(api.LogHandler(telemetry.NewLogHandler(slog.NewJSONHandler(stderr, nil))))
 	start := time.Now()
+	// SIGHUP reloads the models directory (validated and warmed before the
+	// swap); SIGUSR1 rolls back to the models served before the last reload.
+	// Both are caught from the start, so that one sent while the models load
+	// (or while shutting down) does not kill the process, as their default
+	// action would: it waits until the server is ready.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
 
 	tel, err := telemetry.New(ctx, cfg.telemetry, telemetry.WithLogger(log))
 	if err != nil {
@@ -89,11 +97,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintln(stdout, "  POST /v1/recommendations, POST /v1/rank, GET /v1/items/{id}/similar, GET /v1/models, /healthz, /readyz, /metrics, /openapi.json; SIGHUP reloads the models, SIGUSR1 rolls back")
 	log.Info("serving", "addr", ln.Addr().String(), "models", names(reg), "runtime", model.RuntimeVersion(), "ready_after", time.Since(start).String())
 
-	// SIGHUP reloads the models directory (validated and warmed before the
-	// swap); SIGUSR1 rolls back to the models served before the last reload.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case sig := <-sigs:
