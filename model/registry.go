@@ -96,6 +96,8 @@ func (r *Registry) CF() *CFModel { return &r.cf }
 func (r *Registry) Propensity() *PropensityModel { return &r.prop }
 
 // Models describes the models being served (CF first), or nil after Close.
+// The pointers are the same for as long as the same generation serves, so a
+// caller can tell whether a Reload swapped anything.
 func (r *Registry) Models() []*Info {
 	if g := r.cur.Load(); g != nil {
 		return []*Info{g.cf.info, g.prop.info}

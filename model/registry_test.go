@@ -397,8 +397,12 @@ func TestRegistryReloadAndRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("reload v2", "cf@v2", []float32{2, 4, 6})
+	served := r.Models()
 	if err := r.Reload(ctx); err != nil { // nothing changed: Rollback must still reach v1
 		t.Fatal(err)
+	}
+	if !slices.Equal(r.Models(), served) {
+		t.Error("reload unchanged: Models() gives other *Info; want the same generation's")
 	}
 	check("reload unchanged", "cf@v2", []float32{2, 4, 6})
 

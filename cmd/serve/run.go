@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,8 +105,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if sig == syscall.SIGUSR1 {
 				op, verb = func(context.Context) error { return reg.Rollback() }, "rollback"
 			}
+			served := reg.Models()
 			if err := op(ctx); err != nil {
 				log.Error("model "+verb+" refused; the current models keep serving", "err", err)
+			} else if slices.Equal(reg.Models(), served) {
+				log.Info("models unchanged: the files are the ones being served", "by", verb, "models", names(reg))
 			} else {
 				log.Info("models swapped", "by", verb, "models", names(reg))
 			}
