@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -95,9 +96,36 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q: every setting is a flag or a TAILOR_* variable (-h lists them)", fs.Arg(0))
+	}
 	c.bodyLimit, c.cacheMaxCost = int64(bodyLimit), int64(cacheCost)
-	if c.readTimeout <= 0 {
-		return c, fmt.Errorf("TAILOR_READ_TIMEOUT (-read-timeout): %s, want a positive duration", c.readTimeout)
+	// A value out of range is refused rather than replaced by a default
+	// further in (a zero breaker or cache setting, a minimum history of 0
+	// that the uncertainty gate reads as 3) or, for the shutdown timeout, a
+	// drain that cuts every request in flight.
+	for _, v := range []struct {
+		bad             bool
+		env, flag, have string
+		want            string
+	}{
+		{c.intraOpThreads < 1, "TAILOR_INTRA_OP_THREADS", "intra-op-threads", strconv.Itoa(c.intraOpThreads), "1 or more"},
+		{c.cfMaxBatch < 1, "TAILOR_CF_MAX_BATCH", "cf-max-batch", strconv.Itoa(c.cfMaxBatch), "1 (no batching) or more"},
+		{c.modelTimeout <= 0, "TAILOR_MODEL_TIMEOUT", "model-timeout", c.modelTimeout.String(), "a positive duration"},
+		{c.breakerFailures < 1, "TAILOR_BREAKER_FAILURES", "breaker-failures", strconv.Itoa(c.breakerFailures), "1 or more"},
+		{c.breakerOpenFor <= 0, "TAILOR_BREAKER_OPEN_FOR", "breaker-open-for", c.breakerOpenFor.String(), "a positive duration"},
+		{c.minHistory == 0, "TAILOR_MIN_HISTORY", "min-history", "0", "1 or more (a negative value turns the test off)"},
+		{c.minSpread == 0 || math.IsNaN(c.minSpread), "TAILOR_MIN_SPREAD", "min-spread", strconv.FormatFloat(c.minSpread, 'g', -1, 64), "a positive number (a negative value turns the test off)"},
+		{c.cacheMaxCost < 1, "TAILOR_CACHE_MAX_COST", "cache-max-cost", strconv.FormatInt(c.cacheMaxCost, 10), "1 or more bytes"},
+		{c.cacheTTL <= 0, "TAILOR_CACHE_TTL", "cache-ttl", c.cacheTTL.String(), "a positive duration"},
+		{c.answerTTL < 0, "TAILOR_ANSWER_CACHE_TTL", "answer-cache-ttl", c.answerTTL.String(), "0 (off) or a positive duration"},
+		{c.bodyLimit < 1, "TAILOR_BODY_LIMIT", "body-limit", strconv.FormatInt(c.bodyLimit, 10), "1 or more bytes"},
+		{c.shutdownTimeout <= 0, "TAILOR_SHUTDOWN_TIMEOUT", "shutdown-timeout", c.shutdownTimeout.String(), "a positive duration"},
+		{c.readTimeout <= 0, "TAILOR_READ_TIMEOUT", "read-timeout", c.readTimeout.String(), "a positive duration"},
+	} {
+		if v.bad {
+			return c, fmt.Errorf("%s (-%s): %s, want %s", v.env, v.flag, v.have, v.want)
+		}
 	}
 	if c.telemetry, err = telemetry.ConfigFromEnv(getenv); err != nil {
 		return c, err
