@@ -40,16 +40,31 @@ type AnswerOptions struct {
 // goroutines.
 type AnswerCache struct {
 	models func() string
-	cache  *ristretto.Cache[string, []byte]
+	cache  *ristretto.Cache[string, cachedAnswer]
 	ttl    time.Duration
 	obs    answerObserver
-	mu     sync.RWMutex // orders Close after every call in flight
+	fbObs  fallbackObserver // obs, when it counts fallbacks too
+	mu     sync.RWMutex     // orders Close after every call in flight
 	closed bool
 }
 
 // answerObserver records hits and misses; *telemetry.Telemetry implements it.
 type answerObserver interface {
 	RecordAnswerCache(ctx context.Context, hit bool)
+}
+
+// fallbackObserver counts fallback answers. When obs implements it too (as
+// *telemetry.Telemetry does), a hit on a degraded answer is counted as the
+// fallback it is, as the flow counted the answer when it made it.
+type fallbackObserver interface {
+	RecordFallback(ctx context.Context, reason string)
+}
+
+// cachedAnswer is an encoded answer and, when it was degraded, its fallback
+// reason.
+type cachedAnswer struct {
+	body     []byte
+	fallback string
 }
 
 // NewAnswerCache returns an empty cache. models names the models currently
@@ -67,7 +82,7 @@ func NewAnswerCache(models func() string, opts AnswerOptions, obs answerObserver
 	if opts.MaxCost == 0 {
 		opts.MaxCost = 16 << 20
 	}
-	cache, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
+	cache, err := ristretto.NewCache(&ristretto.Config[string, cachedAnswer]{
 		NumCounters: max(1000, 10*opts.MaxCost/answerCostGuess),
 		MaxCost:     opts.MaxCost,
 		BufferItems: 64,
@@ -75,7 +90,8 @@ func NewAnswerCache(models func() string, opts AnswerOptions, obs answerObserver
 	if err != nil {
 		return nil, fmt.Errorf("recommend: answer cache: %w", err)
 	}
-	return &AnswerCache{models: models, cache: cache, ttl: opts.TTL, obs: obs}, nil
+	fbObs, _ := obs.(fallbackObserver)
+	return &AnswerCache{models: models, cache: cache, ttl: opts.TTL, obs: obs, fbObs: fbObs}, nil
 }
 
 // answerCostGuess is a typical encoded answer's size in bytes (k=10, with
@@ -95,11 +111,15 @@ func (c *AnswerCache) Lookup(ctx context.Context, req Request) (body []byte, key
 		c.mu.RUnlock()
 		return nil, "", false
 	}
-	body, hit = c.cache.Get(key)
+	a, hit := c.cache.Get(key)
 	c.mu.RUnlock()
 	if c.obs != nil {
 		c.obs.RecordAnswerCache(ctx, hit)
 	}
+	if hit && a.fallback != "" && c.fbObs != nil {
+		c.fbObs.RecordFallback(ctx, a.fallback)
+	}
+	body = a.body
 	return body, key, hit
 }
 
@@ -113,7 +133,11 @@ func (c *AnswerCache) Store(key string, resp Response, body []byte) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if !c.closed {
-		c.cache.SetWithTTL(key, body, int64(len(key)+len(body)), c.ttl)
+		a := cachedAnswer{body: body}
+		if resp.Degraded {
+			a.fallback = resp.FallbackReason
+		}
+		c.cache.SetWithTTL(key, a, int64(len(key)+len(body)), c.ttl)
 	}
 }
 

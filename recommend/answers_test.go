@@ -148,3 +148,35 @@ func TestAnswerCacheSkips(t *testing.T) {
 		c.Store("k", recommend.Response{}, []byte("x")) // must not panic
 	})
 }
+
+// fallbackCounter also counts fallbacks, as *telemetry.Telemetry does.
+type fallbackCounter struct {
+	hitCounter
+	reasons []string
+}
+
+func (f *fallbackCounter) RecordFallback(_ context.Context, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reasons = append(f.reasons, reason)
+}
+
+// TestAnswerCacheCountsCachedFallbacks: an answer from the rules served
+// again from the cache is a fallback answer too, so that
+// tailor_fallbacks_total keeps counting answers, not flow runs.
+func TestAnswerCacheCountsCachedFallbacks(t *testing.T) {
+	obs := &fallbackCounter{}
+	c, err := recommend.NewAnswerCache(func() string { return "cf@1 propensity@1" }, recommend.AnswerOptions{TTL: time.Minute}, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	rules := recommend.Response{Degraded: true, FallbackReason: "anonymous_or_unknown_customer"}
+	for range 3 {
+		answer(t, c, recommend.Request{UserID: "nobody"}, rules, "rules")
+		answer(t, c, recommend.Request{UserID: "17850"}, recommend.Response{}, "model")
+	}
+	if obs.hits != 4 || len(obs.reasons) != 2 || obs.reasons[0] != rules.FallbackReason {
+		t.Errorf("hits %d, fallbacks recorded on hits %q; want 4 hits and the rules' reason twice", obs.hits, obs.reasons)
+	}
+}
