@@ -110,7 +110,8 @@ func (r *Registry) Models() []*Info {
 // error and the current models keep serving. Files byte-identical to the
 // served ones change nothing, so a repeated Reload keeps Rollback's target.
 // A propensity model must keep the served feature_names: callers assemble
-// rows in that order, and changing it takes a restart.
+// rows in that order, and changing it takes a restart. A changed file must
+// change its model's name@version.
 func (r *Registry) Reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -250,6 +251,13 @@ func (r *Registry) load(ctx context.Context, cur *generation) (*generation, erro
 		}
 		if g.cf.sum == cur.cf.sum && g.prop.sum == cur.prop.sum {
 			return nil, nil
+		}
+		// Responses, metrics and the answer cache tell models apart by
+		// name@version: other bytes under the served one would pass unseen.
+		for _, p := range [][2]*loaded{{g.cf, cur.cf}, {g.prop, cur.prop}} {
+			if p[0].sum != p[1].sum && p[0].info.NameVersion() == p[1].info.NameVersion() {
+				return nil, p[0].fail("version", errors.New("the file differs from the served model of the same name and version; give the new model a version of its own"))
+			}
 		}
 	}
 	for _, l := range []*loaded{g.cf, g.prop} {

@@ -505,3 +505,26 @@ func TestRegistryConcurrentSwaps(t *testing.T) {
 	}
 	t.Logf("%d scores during 20 reloads and 6 rollbacks", calls.Load())
 }
+
+// TestRegistryRefusesANewModelUnderTheServedVersion: responses, metrics and
+// the answer cache tell models apart by name@version, so other bytes under
+// the served name@version would be served unnoticed (and cached answers of
+// the old model reused).
+func TestRegistryRefusesANewModelUnderTheServedVersion(t *testing.T) {
+	t.Parallel() // after TestInitRuntime; see the note at the top
+	ortest.Init(t)
+	ctx := context.Background()
+	dir := writeDir(t, map[string][]byte{"cf.onnx": scaledCF(t, "v1", 1), "propensity.onnx": prop(t, "p1", feats, true, true)})
+	r, err := model.LoadRegistry(ctx, dir, model.RegistryOptions{CatalogIDs: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	write(t, dir, "cf.onnx", scaledCF(t, "v1", 2))
+	if err := r.Reload(ctx); err == nil || !strings.Contains(err.Error(), "cf@v1") || !strings.Contains(err.Error(), "version") {
+		t.Errorf("Reload(other bytes as cf@v1) = %v, want an error naming cf@v1 and its version", err)
+	}
+	if got := score(t, r.CF()); !slices.Equal(got, []float32{1, 2, 3}) {
+		t.Errorf("after the refused reload: Score = %v, want the served model's [1 2 3]", got)
+	}
+}
