@@ -158,8 +158,17 @@ func (r *run) guarded(ctx context.Context, b Breaker, model string, fn func(cont
 	ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanInference, telemetry.AttrModel.String(model))
 	start := time.Now()
 	err := b.Do(ctx, fn)
-	r.s.deps.Observer.RecordInference(ctx, model, time.Since(start), err)
-	span.SetAttributes(telemetry.AttrOutcome.String(telemetry.Outcome(err)))
+	// A call that overran its deadline is a timeout (the breaker's
+	// ErrTimeout does not wrap context.DeadlineExceeded); one the open
+	// breaker refused ran no inference, and its fallback is counted anyway.
+	outcome := err
+	if errors.Is(err, fallback.ErrTimeout) {
+		outcome = fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+	}
+	if !errors.Is(err, fallback.ErrOpen) {
+		r.s.deps.Observer.RecordInference(ctx, model, time.Since(start), outcome)
+	}
+	span.SetAttributes(telemetry.AttrOutcome.String(telemetry.Outcome(outcome)))
 	if st, ok := b.(breakerState); ok {
 		span.SetAttributes(telemetry.AttrBreakerState.String(st.State()))
 	}

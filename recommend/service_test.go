@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/tailorhq/tailor/features"
 	"github.com/tailorhq/tailor/propensity"
 	"github.com/tailorhq/tailor/recommend"
+	"github.com/tailorhq/tailor/telemetry"
 )
 
 // world is a tiny shop: 8 items, two categories, one regular customer.
@@ -326,5 +328,45 @@ func TestClientCancellationIsNotAFailure(t *testing.T) {
 	}
 	if s := f.cfBreak.State(); s != "closed" {
 		t.Errorf("breaker %s after client cancellations", s)
+	}
+}
+
+// outcomes records the outcome of every inference, as telemetry labels it.
+type outcomes struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (o *outcomes) RecordInference(_ context.Context, model string, _ time.Duration, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.got = append(o.got, model+" "+telemetry.Outcome(err))
+}
+func (o *outcomes) RecordCache(context.Context, bool)      {}
+func (o *outcomes) RecordFallback(context.Context, string) {}
+
+// TestInferenceOutcomes: tailor_model_inference_duration_seconds labels a
+// call that overran its deadline "timeout", and does not count the calls an
+// open breaker refused as inferences (they ran nothing).
+func TestInferenceOutcomes(t *testing.T) {
+	w := newWorld()
+	obs := &outcomes{}
+	cf := &cfModel{}
+	cf.mode.Store("slow")
+	cfBreak := fallback.NewBreaker("cf", fallback.BreakerConfig{Timeout: 5 * time.Millisecond, OpenFor: time.Minute, ConsecutiveFailures: 2}, fallback.Hooks{})
+	svc, err := recommend.New(recommend.Config{Now: func() time.Time { return now }, Uncertainty: fallback.Uncertainty{MinHistoryItems: 2}},
+		recommend.Deps{Items: w, Profiles: profiles{"c1": regular()}, CF: cf, Propensity: newProp(), CFBreaker: cfBreak,
+			PropensityBreaker: fallback.NewBreaker("propensity", fallback.BreakerConfig{Timeout: time.Minute}, fallback.Hooks{}),
+			Rules:             fallback.DefaultChain(w.PopularIn, w.Popular()), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 { // two timeouts open the breaker; two refusals
+		if _, err := svc.Recommend(t.Context(), recommend.Request{UserID: "c1", K: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"cf@test timeout", "cf@test timeout"}; !slices.Equal(obs.got, want) {
+		t.Errorf("inferences recorded %q, want %q", obs.got, want)
 	}
 }
