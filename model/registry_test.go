@@ -337,12 +337,7 @@ func TestCFScoreInto(t *testing.T) {
 	t.Parallel() // after TestInitRuntime; see the note at the top
 	ortest.Init(t)
 	ctx := context.Background()
-	dir := writeDir(t, map[string][]byte{"cf.onnx": scaledCF(t, "v1", 1), "propensity.onnx": prop(t, "p1", feats, true, true)})
-	r, err := model.LoadRegistry(ctx, dir, model.RegistryOptions{CatalogIDs: items})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r, _ := v1Registry(t, model.RegistryOptions{CatalogIDs: items})
 	want := score(t, r.CF())
 	for _, dst := range [][]float32{nil, make([]float32, 1), make([]float32, len(want)), make([]float32, 2, len(want)+5)} {
 		got, err := r.CF().ScoreInto(ctx, []float32{1, 2, 3}, dst)
@@ -362,12 +357,7 @@ func TestRegistryReloadAndRollback(t *testing.T) {
 	t.Parallel() // after TestInitRuntime; see the note at the top
 	ortest.Init(t)
 	ctx := context.Background()
-	dir := writeDir(t, map[string][]byte{"cf.onnx": scaledCF(t, "v1", 1), "propensity.onnx": prop(t, "p1", feats, true, true)})
-	r, err := model.LoadRegistry(ctx, dir, model.RegistryOptions{CatalogIDs: items, IntraOpThreads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r, dir := v1Registry(t, model.RegistryOptions{CatalogIDs: items, IntraOpThreads: 2})
 	cf, pm := r.CF(), r.Propensity()
 	check := func(step, wantVersion string, want []float32) {
 		t.Helper()
@@ -514,12 +504,7 @@ func TestRegistryRefusesANewModelUnderTheServedVersion(t *testing.T) {
 	t.Parallel() // after TestInitRuntime; see the note at the top
 	ortest.Init(t)
 	ctx := context.Background()
-	dir := writeDir(t, map[string][]byte{"cf.onnx": scaledCF(t, "v1", 1), "propensity.onnx": prop(t, "p1", feats, true, true)})
-	r, err := model.LoadRegistry(ctx, dir, model.RegistryOptions{CatalogIDs: items})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r, dir := v1Registry(t, model.RegistryOptions{CatalogIDs: items})
 	write(t, dir, "cf.onnx", scaledCF(t, "v1", 2))
 	if err := r.Reload(ctx); err == nil || !strings.Contains(err.Error(), "cf@v1") || !strings.Contains(err.Error(), "version") {
 		t.Errorf("Reload(other bytes as cf@v1) = %v, want an error naming cf@v1 and its version", err)
@@ -527,4 +512,17 @@ func TestRegistryRefusesANewModelUnderTheServedVersion(t *testing.T) {
 	if got := score(t, r.CF()); !slices.Equal(got, []float32{1, 2, 3}) {
 		t.Errorf("after the refused reload: Score = %v, want the served model's [1 2 3]", got)
 	}
+}
+
+// v1Registry loads cf@v1 (scaledCF, factor 1) and propensity@p1 from a
+// directory of their own, closed when the test ends.
+func v1Registry(t *testing.T, opts model.RegistryOptions) (*model.Registry, string) {
+	t.Helper()
+	dir := writeDir(t, map[string][]byte{"cf.onnx": scaledCF(t, "v1", 1), "propensity.onnx": prop(t, "p1", feats, true, true)})
+	r, err := model.LoadRegistry(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, dir
 }

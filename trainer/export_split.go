@@ -74,13 +74,7 @@ func (m *Models) splitArtifact(s *propensity.ModeSplit) (*Artifact, error) {
 		bias[k] = sub.t.Linear.Bias + sub.t.Base
 	}
 	attrs := treeAttrs(merged)
-	var digest []float32
-	for _, a := range attrs {
-		digest = append(digest, a.Floats...)
-		for _, v := range a.Ints {
-			digest = append(digest, float32(v))
-		}
-	}
+	digest := attrsDigest(attrs)
 	digest = append(append(digest, w...), bias...)
 	g := onnxbuild.Graph{
 		Name: "tailor_propensity_mode_split",

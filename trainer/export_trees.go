@@ -25,13 +25,7 @@ func (m *Models) treesArtifact() (*Artifact, error) {
 	}
 	params, _ := json.Marshal(e.Params)
 	attrs := treeAttrs(e)
-	var digest []float32
-	for _, a := range attrs {
-		digest = append(digest, a.Floats...)
-		for _, v := range a.Ints {
-			digest = append(digest, float32(v))
-		}
-	}
+	digest := attrsDigest(attrs)
 	method := "gradient-boosted regression trees on the logistic loss (histograms, Newton leaf values)"
 	g := onnxbuild.Graph{
 		Name: "tailor_propensity_trees",
@@ -102,4 +96,17 @@ func treeAttrs(e *propensity.Trees) []onnxbuild.Attr {
 		onnxbuild.IntsAttr("target_treeids", tTree...),
 		onnxbuild.FloatsAttr("target_weights", tWeight...),
 	}
+}
+
+// attrsDigest flattens a tree ensemble's attributes into the floats its
+// model version is hashed from.
+func attrsDigest(attrs []onnxbuild.Attr) []float32 {
+	var digest []float32
+	for _, a := range attrs {
+		digest = append(digest, a.Floats...)
+		for _, v := range a.Ints {
+			digest = append(digest, float32(v))
+		}
+	}
+	return digest
 }
