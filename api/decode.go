@@ -127,7 +127,7 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 		}
 		return nil, invalid([]FieldError{{"", msg}})
 	}
-	if key, dup := duplicateKey(body); dup {
+	if key, dup := duplicateKey(body, len(top)); dup {
 		return nil, invalid([]FieldError{{key, duplicateMsg}})
 	}
 	return top, nil
@@ -139,8 +139,13 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 const duplicateMsg = "given more than once"
 
 // duplicateKey returns the first key that appears twice at the top level of
-// raw, a valid JSON object.
-func duplicateKey(raw []byte) (string, bool) {
+// raw, a valid JSON object that decoded into a map of distinct keys. A scan
+// that counts the keys answers the common case without allocating; only a
+// count above distinct tokenizes raw to name the key.
+func duplicateKey(raw []byte, distinct int) (string, bool) {
+	if topLevelKeys(raw) == distinct {
+		return "", false
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return "", false
@@ -195,7 +200,7 @@ func (d *decoder) object(field string, raw json.RawMessage, must string) (m map[
 		d.fail(field, must)
 		return nil, false
 	}
-	if key, dup := duplicateKey(raw); dup {
+	if key, dup := duplicateKey(raw, len(m)); dup {
 		d.fail(field+"."+key, duplicateMsg)
 		return nil, false
 	}
@@ -338,7 +343,7 @@ func (d *decoder) sessionItems(field string, raw json.RawMessage, dst *[]recomme
 			d.fail(name, "must be an object with item_id and event")
 			continue
 		}
-		if key, dup := duplicateKey(v); dup {
+		if key, dup := duplicateKey(v, len(m)); dup {
 			d.fail(name+"."+key, duplicateMsg)
 			continue
 		}
@@ -539,4 +544,40 @@ func queryValues(rawQuery string) url.Values {
 		q[name] = append(q[name], value)
 	}
 	return q
+}
+
+// topLevelKeys counts the keys at the top level of raw, a valid JSON
+// object: the strings that open its members.
+func topLevelKeys(raw []byte) int {
+	n, depth := 0, 0
+	inString, escaped, wantKey := false, false, false
+	for _, c := range raw {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			if depth == 1 && wantKey {
+				n++
+				wantKey = false
+			}
+		case '{', '[':
+			depth++
+			wantKey = depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			wantKey = depth == 1
+		}
+	}
+	return n
 }
