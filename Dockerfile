@@ -49,6 +49,8 @@ ENV TAILOR_ONNXRUNTIME_LIB=/usr/local/lib/libonnxruntime.so.1 \
     TAILOR_MODELS_DIR=/app/models \
     TAILOR_FEATURES_DIR=/app/data/features \
     TAILOR_STORE_PATH=/app/var/profiles.db
+# On SIGTERM the server answers for TAILOR_DRAIN_DELAY (5 s) with /readyz at 503,
+# then drains; docker stop's 10 s grace covers both unless they are raised.
 EXPOSE 8080
 USER 10001
 ENTRYPOINT ["/usr/local/bin/tailor-serve"]

@@ -17,6 +17,9 @@ func TestHealthz(t *testing.T) {
 	if rec.Code != http.StatusOK || decodeBody[map[string]string](t, rec)["status"] != "ok" {
 		t.Errorf("healthz while not ready: %d %s", rec.Code, rec.Body)
 	}
+	if head := h.do(t, "HEAD", "/healthz", "", ""); head.Code != http.StatusOK {
+		t.Errorf("HEAD /healthz: %d", head.Code)
+	}
 }
 
 func TestReadyz(t *testing.T) {
@@ -41,6 +44,10 @@ func TestReadyz(t *testing.T) {
 			}
 			if tc.status == 503 && rec.Header().Get("Content-Type") != "application/problem+json" {
 				t.Errorf("content type %q", rec.Header().Get("Content-Type"))
+			}
+			// A load balancer's HEAD probe gets the same status.
+			if head := h.do(t, "HEAD", "/readyz", "", ""); head.Code != tc.status {
+				t.Errorf("HEAD: status %d, want %d", head.Code, tc.status)
 			}
 		})
 	}

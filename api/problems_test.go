@@ -231,7 +231,8 @@ func TestRouting(t *testing.T) {
 		{"GET", "/v2/recommendations", 404, ""},
 		{"GET", "/v1/recommendations/", 404, ""},
 		{"GET", "/v1/recommendations", 405, "OPTIONS, POST"},
-		{"DELETE", "/healthz", 405, "OPTIONS, GET"},
+		{"DELETE", "/healthz", 405, "OPTIONS, GET, HEAD"},
+		{"HEAD", "/v1/recommendations", 405, "OPTIONS, POST"},
 		{"POST", "/v1/models", 405, "OPTIONS, GET"},
 	} {
 		rec := h.do(t, tc.method, tc.path, "", "")

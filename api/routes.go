@@ -1,6 +1,10 @@
 package api
 
-import "github.com/labstack/echo/v4"
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
 
 // routes is the one list of every route and every middleware, in the order
 // they run (outermost first). Echo applies e.Use middleware to unmatched
@@ -25,8 +29,10 @@ func (s *server) routes(e *echo.Echo) {
 	)
 	e.Use(mw...)
 
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
+	// The probes answer HEAD too: some load balancers' health checks send it
+	// (net/http sends the headers and status and drops the body).
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/healthz", s.healthz)
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/readyz", s.readyz)
 	e.GET("/metrics", s.metrics)
 	e.GET("/openapi.json", s.openAPI)
 	e.GET("/v1/models", s.models)

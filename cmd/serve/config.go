@@ -35,6 +35,7 @@ type config struct {
 	cacheTTL        time.Duration
 	answerTTL       time.Duration // 0: no answer cache
 	shutdownTimeout time.Duration
+	drainDelay      time.Duration // not ready but still serving, before the listener closes
 	readTimeout     time.Duration
 	telemetry       telemetry.Config
 }
@@ -89,6 +90,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	durVar(&c.cacheTTL, "cache-ttl", "TAILOR_CACHE_TTL", 10*time.Minute, "how long a cached profile lives")
 	durVar(&c.answerTTL, "answer-cache-ttl", "TAILOR_ANSWER_CACHE_TTL", 30*time.Second, "how long an answer is reused for the same request; 0 turns the answer cache off")
 	durVar(&c.shutdownTimeout, "shutdown-timeout", "TAILOR_SHUTDOWN_TIMEOUT", 10*time.Second, "how long to wait for requests in flight on shutdown")
+	durVar(&c.drainDelay, "drain-delay", "TAILOR_DRAIN_DELAY", 5*time.Second, "on SIGTERM or SIGINT, how long /readyz says 503 while requests are still served, so that load balancers stop sending them before the listener closes; 0 closes it at once")
 	durVar(&c.readTimeout, "read-timeout", "TAILOR_READ_TIMEOUT", 10*time.Second, "longest a client may take to send a whole request, body included")
 	if err != nil {
 		return c, err
@@ -121,6 +123,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		{c.answerTTL < 0, "TAILOR_ANSWER_CACHE_TTL", "answer-cache-ttl", c.answerTTL.String(), "0 (off) or a positive duration"},
 		{c.bodyLimit < 1, "TAILOR_BODY_LIMIT", "body-limit", strconv.FormatInt(c.bodyLimit, 10), "1 or more bytes"},
 		{c.shutdownTimeout <= 0, "TAILOR_SHUTDOWN_TIMEOUT", "shutdown-timeout", c.shutdownTimeout.String(), "a positive duration"},
+		{c.drainDelay < 0, "TAILOR_DRAIN_DELAY", "drain-delay", c.drainDelay.String(), "0 (close at once) or a positive duration"},
 		{c.readTimeout <= 0, "TAILOR_READ_TIMEOUT", "read-timeout", c.readTimeout.String(), "a positive duration"},
 	} {
 		if v.bad {

@@ -121,8 +121,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		break
 	}
+	// Not ready first, and still serving for the drain delay: a load
+	// balancer polling /readyz sees the 503 and stops sending requests before
+	// the listener closes, instead of meeting refused connections.
 	a.ready.Store(false)
 	a.draining.Store(true)
+	if cfg.drainDelay > 0 {
+		log.Info("not ready; serving on until the drain delay ends", "drain_delay", cfg.drainDelay.String())
+		fmt.Fprintf(stdout, "  stopping: /readyz says 503 for %s (TAILOR_DRAIN_DELAY), then requests drain; a second signal stops at once\n", cfg.drainDelay)
+		t := time.NewTimer(cfg.drainDelay)
+		select {
+		case <-t.C:
+		case err := <-serveErr:
+			t.Stop()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	log.Info("draining", "timeout", cfg.shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()

@@ -46,6 +46,7 @@ func testEnv(t testing.TB, extra map[string]string) func(string) string {
 		"TAILOR_FEATURES_DIR":    filepath.Join("..", "..", "data", "features"),
 		"TAILOR_STORE_PATH":      filepath.Join(t.TempDir(), "profiles.db"),
 		"TAILOR_ONNXRUNTIME_LIB": ortLib(t),
+		"TAILOR_DRAIN_DELAY":     "0s", // tests that stop a server do not wait
 	}
 	for k, v := range extra {
 		m[k] = v
@@ -145,7 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	// here, not in the goroutine: it may t.Fatal. The CF batcher is on, so
 	// that its path is served end to end too.
-	env := testEnv(t, map[string]string{"TAILOR_CF_MAX_BATCH": "4", "TAILOR_READ_TIMEOUT": "1s"})
+	env := testEnv(t, map[string]string{"TAILOR_CF_MAX_BATCH": "4", "TAILOR_READ_TIMEOUT": "1s", "TAILOR_DRAIN_DELAY": "3s"})
 	go func() {
 		err := run(ctx, []string{"serve"}, env, outW, io.Discard)
 		outW.CloseWithError(err)
@@ -188,6 +189,9 @@ func TestEndToEnd(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("/readyz answered 503 %d times while loading, then 200", loading)
+	if resp, raw, err := send(http.MethodHead, base+"/readyz", ""); err != nil || resp.StatusCode != http.StatusOK || len(raw) != 0 {
+		t.Errorf("HEAD /readyz when ready: %v %v %q, want 200 without a body", resp, err, raw)
+	}
 	if status, _, body := fetch(t, http.MethodGet, base+"/healthz", ""); status != http.StatusOK {
 		t.Errorf("/healthz: %d %s", status, body)
 	}
@@ -351,14 +355,37 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Stopping: for the drain delay /readyz says 503 (draining) on new
+	// connections while recommendations are still answered, so that a load
+	// balancer can stop sending before the listener closes.
 	cancel()
+	for {
+		resp, raw, err := send(http.MethodGet, base+"/readyz", "")
+		if err != nil {
+			t.Fatalf("/readyz after cancel, before any 503: %v (the listener closed without a drain delay)", err)
+		}
+		checkDoc(t, http.MethodGet, base+"/readyz", resp, raw)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			if !bytes.Contains(raw, []byte("draining")) {
+				t.Errorf("/readyz while draining: %s, want it to say draining", raw)
+			}
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if status, _, _, r := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":3}`); status != 200 || len(r.Items) != 3 {
+		t.Errorf("a recommendation while not ready and draining: %d %+v, want it answered", status, r)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("run returned %v after cancel; want nil", err)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not return within 15s of cancel")
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return within 20s of cancel")
+	}
+	if _, _, err := send(http.MethodGet, base+"/healthz", ""); err == nil {
+		t.Error("/healthz answered after run returned; want the listener closed")
 	}
 }
 
@@ -470,6 +497,7 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"store under a file", map[string]string{"TAILOR_STORE_PATH": filepath.Join(garbage, "cf.onnx", "profiles.db")}, "profiles.db"},
 		{"bad duration", map[string]string{"TAILOR_MODEL_TIMEOUT": "soon"}, "TAILOR_MODEL_TIMEOUT"},
 		{"no read timeout", map[string]string{"TAILOR_READ_TIMEOUT": "0s"}, "TAILOR_READ_TIMEOUT"},
+		{"negative drain delay", map[string]string{"TAILOR_DRAIN_DELAY": "-1s"}, "TAILOR_DRAIN_DELAY"},
 		{"bad reference time", map[string]string{"TAILOR_REFERENCE_TIME": "yesterday"}, "TAILOR_REFERENCE_TIME"},
 		// Values that would otherwise be replaced by a default without a word,
 		// or (shutdown) cut every request in flight.
