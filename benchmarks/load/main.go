@@ -198,7 +198,8 @@ func startServer(ctx context.Context, bin, store, dir, name string) (*server, er
 	}
 	defer logFile.Close()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "TAILOR_ADDR=127.0.0.1:0", "TAILOR_STORE_PATH="+store)
+	// No load balancer to drain from: stop at once.
+	cmd.Env = append(os.Environ(), "TAILOR_ADDR=127.0.0.1:0", "TAILOR_STORE_PATH="+store, "TAILOR_DRAIN_DELAY=0s")
 	cmd.Stderr = logFile // the access log: a file, so that reading it costs the generator nothing
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
