@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -85,8 +86,10 @@ func decodeRankRequest(body []byte) (recommend.RankRequest, error) {
 }
 
 // rankItems reads items: an array of 1 to recommend.MaxRankItems strings,
-// each given once. Ids not in the catalog are not errors: they come back
-// last, marked unknown.
+// each given once. Ids are looked up regardless of ASCII letter case (a
+// lower-case id is tried upper-cased), so "85123a" repeats "85123A": the
+// ranker would rank that item once and drop the other entry. Ids not in
+// the catalog are not errors: they come back last, marked unknown.
 func (d *decoder) rankItems(field string, raw json.RawMessage, dst *[]string) {
 	var elems []json.RawMessage
 	must := fmt.Sprintf("must be an array of 1 to %d item ids", recommend.MaxRankItems)
@@ -107,11 +110,27 @@ func (d *decoder) rankItems(field string, raw json.RawMessage, dst *[]string) {
 			continue
 		}
 		json.Unmarshal(v, &out[i])
-		if j, ok := first[out[i]]; ok {
-			d.fail(name, fmt.Sprintf("repeats %s[%d]; give each id once", field, j))
+		key := asciiUpper(out[i])
+		if j, ok := first[key]; ok {
+			msg := fmt.Sprintf("repeats %s[%d]; give each id once", field, j)
+			if out[j] != out[i] {
+				msg = fmt.Sprintf("repeats %s[%d] (%q): ids are matched regardless of letter case; give each id once", field, j, out[j])
+			}
+			d.fail(name, msg)
 			continue
 		}
-		first[out[i]] = i
+		first[key] = i
 	}
 	*dst = out
+}
+
+// asciiUpper upper-cases the ASCII letters of s, as the catalog's id lookup
+// does before its second try.
+func asciiUpper(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
 }
