@@ -169,6 +169,38 @@ func duplicateKey(raw []byte, distinct int) (string, bool) {
 	return "", false
 }
 
+// compareFields orders field paths as text, but with runs of digits
+// compared as numbers, so that items[2] comes before items[10]: the errors
+// kept under maxFieldErrors are then the first elements' errors.
+func compareFields(a, b string) int {
+	x, y := a, b
+	for x != "" && y != "" {
+		dx, dy := digitRun(x), digitRun(y)
+		if dx > 0 && dy > 0 {
+			nx, ny := strings.TrimLeft(x[:dx], "0"), strings.TrimLeft(y[:dy], "0")
+			if c := cmp.Or(cmp.Compare(len(nx), len(ny)), strings.Compare(nx, ny)); c != 0 {
+				return c
+			}
+			x, y = x[dx:], y[dy:]
+			continue
+		}
+		if x[0] != y[0] {
+			return cmp.Compare(x[0], y[0])
+		}
+		x, y = x[1:], y[1:]
+	}
+	return cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(a, b))
+}
+
+// digitRun is the length of the run of ASCII digits that s starts with.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
 // decoder collects field errors. Its methods leave dst alone for null.
 type decoder struct{ errs []FieldError }
 
@@ -179,7 +211,7 @@ func (d *decoder) err() error {
 		return nil
 	}
 	slices.SortFunc(d.errs, func(a, b FieldError) int {
-		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
+		return cmp.Or(compareFields(a.Field, b.Field), strings.Compare(a.Message, b.Message))
 	})
 	e := invalid(d.errs)
 	if len(d.errs) > maxFieldErrors {
@@ -514,7 +546,7 @@ func decodeSimilarQuery(rawQuery string) (int, error) {
 		}
 	}
 	if len(d.errs) > 0 {
-		slices.SortFunc(d.errs, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		slices.SortFunc(d.errs, func(a, b FieldError) int { return compareFields(a.Field, b.Field) })
 		e := invalid(d.errs)
 		if len(d.errs) > maxFieldErrors {
 			e.Fields = d.errs[:maxFieldErrors]

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -165,4 +166,65 @@ func onlyCrossField(err error) bool {
 		}
 	}
 	return true
+}
+
+// TestFieldErrorsInIndexOrder: errors[] lists array elements by index, not
+// by the text of the path, so that a request with more bad elements than
+// maxFieldErrors reports the first ones (items[0] to items[19], not
+// items[0], items[10], ..., items[19], items[1], items[20], ...) and the
+// detail quotes items[0], items[1], items[2].
+func TestFieldErrorsInIndexOrder(t *testing.T) {
+	nums := func(n int) string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = strconv.Itoa(i)
+		}
+		return "[" + strings.Join(out, ",") + "]"
+	}
+	want := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = prefix + "[" + strconv.Itoa(i) + "]"
+		}
+		return out
+	}
+	_, rankErr := decodeRankRequest([]byte(`{"items":` + nums(25) + `}`))
+	_, recErr := decodeRecommendationRequest([]byte(`{"filters":{"exclude":` + nums(12) + `,"max_price":"x"}}`))
+	_, sessErr := decodeRecommendationRequest([]byte(`{"context":{"session_items":[` +
+		strings.TrimSuffix(strings.Repeat(`{"item_id":"1","event":"x"},`, 11), ",") + `]}}`))
+	cases := []struct {
+		name   string
+		err    error
+		fields []string
+		detail string
+	}{
+		{"rank items", rankErr, want("items", maxFieldErrors),
+			"invalid request: items[0]: must be a string; items[1]: must be a string; items[2]: must be a string; and 22 more"},
+		{"exclude then max_price", recErr, append(want("filters.exclude", 12), "filters.max_price"), ""},
+		{"session items", sessErr, func() []string {
+			var out []string
+			for _, f := range want("context.session_items", 11) {
+				out = append(out, f+".event")
+			}
+			return out
+		}(), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var e *Error
+			if !errors.As(tc.err, &e) {
+				t.Fatalf("error %v", tc.err)
+			}
+			var got []string
+			for _, f := range e.Fields {
+				got = append(got, f.Field)
+			}
+			if !slices.Equal(got, tc.fields) {
+				t.Errorf("fields %q,\nwant %q", got, tc.fields)
+			}
+			if tc.detail != "" && e.Detail != tc.detail {
+				t.Errorf("detail %q,\nwant %q", e.Detail, tc.detail)
+			}
+		})
+	}
 }
