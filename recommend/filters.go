@@ -21,6 +21,11 @@ const (
 	// filters was bought by the customer before. Discover never offers a
 	// past purchase, so the answer is empty.
 	ReasonNothingNewMatches = "no_new_item_matches_filters"
+	// ReasonOnlySessionMatches: every item that passes the filters (and,
+	// in discover mode, was not bought before) is one of this chat's
+	// session items, which are not offered again (session.go), so the
+	// answer is empty.
+	ReasonOnlySessionMatches = "only_session_items_match_filters"
 	// RulePopularWithinFilter names that list: its items have source
 	// "rule:popular_within_filter".
 	RulePopularWithinFilter = "popular_within_filter"
@@ -240,7 +245,9 @@ func (r *run) suggest() []fallback.Suggestion {
 // passes the filters, the answer is empty and says so (ReasonNoItemMatches).
 // Discover's promise is not relaxed: it never offers a past purchase, so
 // there the answer is empty with ReasonNothingNewMatches. Nor is the
-// session's: items carted, bought or viewed in this chat stay out.
+// session's: items carted, bought or viewed in this chat stay out, and when
+// they are all that is left the answer is empty with
+// ReasonOnlySessionMatches.
 func (r *run) withinFilters(ctx context.Context) Response {
 	ctx, span := telemetry.Start(ctx, r.s.deps.Tracer, telemetry.SpanFallback)
 	defer span.End()
@@ -253,6 +260,7 @@ func (r *run) withinFilters(ctx context.Context) Response {
 			ruledOut[b.Index] = true
 		}
 	}
+	anyNew := slices.Contains(ruledOut, false)
 	// The session's rule (session.go) is not relaxed with the mode: items
 	// carted or bought in this chat never come back, nor do viewed ones,
 	// but for a re-buy in buy_again mode.
@@ -275,8 +283,10 @@ func (r *run) withinFilters(ctx context.Context) Response {
 	switch {
 	case !anyMatch:
 		reason = ReasonNoItemMatches
-	case len(picked) == 0:
+	case !anyNew:
 		reason = ReasonNothingNewMatches
+	case len(picked) == 0:
+		reason = ReasonOnlySessionMatches
 	}
 	span.SetAttributes(telemetry.AttrFallbackReason.String(reason))
 	r.s.deps.Observer.RecordFallback(ctx, reason)

@@ -231,6 +231,18 @@ func TestNothingLeft(t *testing.T) {
 		{"rule path, diversity within the filter", "", recommend.Request{UserID: "thin", K: 3, Mode: recommend.ModeBuyAgain,
 			Filters: recommend.Filters{Categories: []string{kitchen, bags}}, Diversity: recommend.Diversity{MaxPerCategory: 1}},
 			[]string{"10001", "10005"}, recommend.ReasonNothingInMode, []string{}, "One of our most popular products that match your filters"},
+		// Everything the filters leave is in this chat's session, which is
+		// never offered again: the answer is empty and says so, rather than
+		// blaming past purchases (discover's reason) in a mode that allows them.
+		{"auto, the only match carted in this chat", "", recommend.Request{UserID: "c1", K: 5,
+			Filters: recommend.Filters{Categories: []string{garden}, Exclude: []string{"10008"}}, Session: []recommend.SessionItem{{ItemID: "10007", Event: recommend.EventCart}}},
+			nil, recommend.ReasonOnlySessionMatches, []string{"cf@test"}, ""},
+		{"anonymous, the only match viewed in this chat", "", recommend.Request{K: 3,
+			Filters: recommend.Filters{Categories: []string{garden}, Exclude: []string{"10008"}}, Session: []recommend.SessionItem{{ItemID: "10007", Event: recommend.EventView}}},
+			nil, recommend.ReasonOnlySessionMatches, []string{}, ""}, // one session item: too little history, the rule path
+		{"discover, the only new match carted in this chat", "", recommend.Request{UserID: "c1", K: 5, Mode: recommend.ModeDiscover,
+			Filters: recommend.Filters{Categories: []string{kitchen}}, Session: []recommend.SessionItem{{ItemID: "10004", Event: recommend.EventCart}}},
+			nil, recommend.ReasonOnlySessionMatches, []string{"cf@test"}, ""},
 		{"no item under the price", "", recommend.Request{UserID: "c1", K: 5, Filters: recommend.Filters{MaxPrice: ptr(0.5)}},
 			nil, recommend.ReasonNoItemMatches, []string{"cf@test"}, ""},
 		{"price range empty", "", recommend.Request{K: 5, Filters: recommend.Filters{MinPrice: ptr(3.5), MaxPrice: ptr(3.9)}},
