@@ -106,6 +106,7 @@ func FuzzDecodeRecommendationRequest(f *testing.F) {
 		`{"filters":{"min_price":2,"max_price":1}}`, `{"filters":{"min_price":1,"max_price":1,"in_stock_only":false}}`,
 		`{"filters":{"categories":["bags","Bags"]}}`, `{"filters":{"categories":["garden"],"in_stock_only":"yes"}}`,
 		`{"diversity":{"max_per_category":0}}`, `{"diversity":{"max_per_category":3,"x":1}}`, `{"diversity":[]}`,
+		`{"context":{"":[],"":"0"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -141,6 +142,9 @@ func FuzzDecodeRecommendationRequest(f *testing.F) {
 		v, perr := parseJSON(body)
 		if perr != nil {
 			return // valid JSON that the test's parser refuses (depth); nothing to compare
+		}
+		if checkDuplicateKeys(t, body, err) {
+			return
 		}
 		serr := doc.Validate("#/components/schemas/RecommendationRequest", v)
 		if err != nil && serr == nil && onlyCrossField(err) {

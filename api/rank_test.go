@@ -194,6 +194,7 @@ func FuzzDecodeRankRequest(f *testing.F) {
 		`{"items":["22423"]}`, `{"items":[]}`, `{"items":null}`, `{}`, `{"items":["a","a"]}`, `{"items":["a","\u0061"]}`, `{"items":["a","A"]}`,
 		`{"items":["a",1]}`, `{"items":"a"}`, `{"user_id":"1","session_id":null,"explain":false,"items":["x"]}`,
 		`{"items":["x"],"k":1}`, `[]`, `null`, ``, `{"items":["\ud800","\ufffd"]}`,
+		`{"items":[""],"context":{"":[],"":"0"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -229,6 +230,9 @@ func FuzzDecodeRankRequest(f *testing.F) {
 		}
 		v, perr := parseJSON(body)
 		if perr != nil {
+			return
+		}
+		if checkDuplicateKeys(t, body, err) {
 			return
 		}
 		serr := doc.Validate("#/components/schemas/RankRequest", v)
