@@ -10,7 +10,6 @@ import (
 	"math"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,38 +166,6 @@ func duplicateKey(raw []byte, distinct int) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// compareFields orders field paths as text, but with runs of digits
-// compared as numbers, so that items[2] comes before items[10]: the errors
-// kept under maxFieldErrors are then the first elements' errors.
-func compareFields(a, b string) int {
-	x, y := a, b
-	for x != "" && y != "" {
-		dx, dy := digitRun(x), digitRun(y)
-		if dx > 0 && dy > 0 {
-			nx, ny := strings.TrimLeft(x[:dx], "0"), strings.TrimLeft(y[:dy], "0")
-			if c := cmp.Or(cmp.Compare(len(nx), len(ny)), strings.Compare(nx, ny)); c != 0 {
-				return c
-			}
-			x, y = x[dx:], y[dy:]
-			continue
-		}
-		if x[0] != y[0] {
-			return cmp.Compare(x[0], y[0])
-		}
-		x, y = x[1:], y[1:]
-	}
-	return cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(a, b))
-}
-
-// digitRun is the length of the run of ASCII digits that s starts with.
-func digitRun(s string) int {
-	n := 0
-	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
-		n++
-	}
-	return n
 }
 
 // decoder collects field errors. Its methods leave dst alone for null.
@@ -518,64 +485,6 @@ func (d *decoder) price(field string, raw json.RawMessage, dst **float64) {
 	default:
 		*dst = &f
 	}
-}
-
-// decodeSimilarQuery reads the query of GET /v1/items/{id}/similar: k, an
-// integer from 1 to 100 given at most once (default 10). Any other
-// parameter is an error naming it, as an unknown body field is.
-func decodeSimilarQuery(rawQuery string) (int, error) {
-	k := defaultK
-	var d decoder
-	for name, values := range queryValues(rawQuery) {
-		if name != "k" {
-			d.fail(name, "unknown query parameter; allowed: k")
-			continue
-		}
-		if len(values) != 1 {
-			d.fail(name, "must be given once")
-			continue
-		}
-		n, err := strconv.Atoi(values[0])
-		switch {
-		case err != nil && !errors.Is(err, strconv.ErrRange):
-			d.fail(name, "must be an integer")
-		case err != nil || n < minK || n > maxK:
-			d.fail(name, fmt.Sprintf("must be between %d and %d", minK, maxK))
-		default:
-			k = n
-		}
-	}
-	if len(d.errs) > 0 {
-		slices.SortFunc(d.errs, func(a, b FieldError) int { return compareFields(a.Field, b.Field) })
-		e := invalid(d.errs)
-		if len(d.errs) > maxFieldErrors {
-			e.Fields = d.errs[:maxFieldErrors]
-		}
-		return 0, e
-	}
-	return k, nil
-}
-
-// queryValues splits a raw query into its parameters as url.ParseQuery
-// does, but drops none: where net/url would drop a pair it cannot read (a
-// bad percent-encoding, a ';'), the pair is kept with its unreadable part
-// as sent, so that "k=%" or "k=3;x=1" is a bad k rather than no k at all.
-func queryValues(rawQuery string) url.Values {
-	q := url.Values{}
-	for pair := range strings.SplitSeq(rawQuery, "&") {
-		if pair == "" {
-			continue
-		}
-		name, value, _ := strings.Cut(pair, "=")
-		if s, err := url.QueryUnescape(name); err == nil {
-			name = s
-		}
-		if s, err := url.QueryUnescape(value); err == nil {
-			value = s
-		}
-		q[name] = append(q[name], value)
-	}
-	return q
 }
 
 // topLevelKeys counts the keys at the top level of raw, a valid JSON

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -191,4 +192,36 @@ func invalid(fields []FieldError) *Error {
 		parts = append(parts, name+": "+f.Message)
 	}
 	return &Error{Kind: KindInvalid, Detail: "invalid request: " + strings.Join(parts, "; "), Fields: fields}
+}
+
+// compareFields orders field paths as text, but with runs of digits
+// compared as numbers, so that items[2] comes before items[10]: the errors
+// kept under maxFieldErrors are then the first elements' errors.
+func compareFields(a, b string) int {
+	x, y := a, b
+	for x != "" && y != "" {
+		dx, dy := digitRun(x), digitRun(y)
+		if dx > 0 && dy > 0 {
+			nx, ny := strings.TrimLeft(x[:dx], "0"), strings.TrimLeft(y[:dy], "0")
+			if c := cmp.Or(cmp.Compare(len(nx), len(ny)), strings.Compare(nx, ny)); c != 0 {
+				return c
+			}
+			x, y = x[dx:], y[dy:]
+			continue
+		}
+		if x[0] != y[0] {
+			return cmp.Compare(x[0], y[0])
+		}
+		x, y = x[1:], y[1:]
+	}
+	return cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(a, b))
+}
+
+// digitRun is the length of the run of ASCII digits that s starts with.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+		n++
+	}
+	return n
 }

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tailorhq/tailor/catalog"
 	"github.com/tailorhq/tailor/recommend"
 )
 
@@ -110,7 +110,7 @@ func (d *decoder) rankItems(field string, raw json.RawMessage, dst *[]string) {
 			continue
 		}
 		json.Unmarshal(v, &out[i])
-		key := asciiUpper(out[i])
+		key := catalog.CanonicalID(out[i])
 		if j, ok := first[key]; ok {
 			msg := fmt.Sprintf("repeats %s[%d]; give each id once", field, j)
 			if out[j] != out[i] {
@@ -122,15 +122,4 @@ func (d *decoder) rankItems(field string, raw json.RawMessage, dst *[]string) {
 		first[key] = i
 	}
 	*dst = out
-}
-
-// asciiUpper upper-cases the ASCII letters of s, as the catalog's id lookup
-// does before its second try.
-func asciiUpper(s string) string {
-	return strings.Map(func(r rune) rune {
-		if 'a' <= r && r <= 'z' {
-			return r - 'a' + 'A'
-		}
-		return r
-	}, s)
 }

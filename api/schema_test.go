@@ -33,8 +33,9 @@ var parseJSON = apitest.ParseJSON
 
 // checkDuplicateKeys is the fuzz targets' oracle for a rule the schema
 // cannot see (a parsed object keeps one value per key): when body, valid
-// JSON, repeats a key within one object, the decoder must refuse it. It reports whether body repeats a key, so that the caller skips the
-// schema comparison, which would judge the collapsed object.
+// JSON, repeats a key within one object, the decoder must refuse it. It
+// reports whether body repeats a key, so that the caller skips the schema
+// comparison, which would judge the collapsed object.
 func checkDuplicateKeys(t *testing.T, body []byte, err error) bool {
 	t.Helper()
 	if !repeatsKey(body) {

@@ -222,3 +222,21 @@ func validate(it Item) error {
 	}
 	return nil
 }
+
+// CanonicalID is id as the catalog spells ids: its ASCII letters
+// upper-cased (stock codes are upper-case, "85123A", and a chatbot may well
+// send "85123a"). It returns id itself, without allocating, when there is
+// nothing to change. Lookups try it after the id as given, so two ids with
+// the same CanonicalID name the same item.
+func CanonicalID(id string) string {
+	if !strings.ContainsFunc(id, func(r rune) bool { return 'a' <= r && r <= 'z' }) {
+		return id
+	}
+	b := []byte(id)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}

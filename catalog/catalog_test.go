@@ -225,3 +225,17 @@ func TestInStock(t *testing.T) {
 		t.Error("in_stock as a string was accepted")
 	}
 }
+
+func TestCanonicalID(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"85123A", "85123A"},
+		{"85123a", "85123A"},
+		{"ab12Cd", "AB12CD"},
+		{"é85123a", "é85123A"}, // only ASCII letters change
+		{"", ""},
+	} {
+		if got := CanonicalID(tc.in); got != tc.want {
+			t.Errorf("CanonicalID(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/tailorhq/tailor/catalog"
 )
@@ -171,24 +170,11 @@ func (it *Items) Index(id string) (int, bool) {
 	if j, ok := it.index[id]; ok {
 		return j, true
 	}
-	if u := asciiUpper(id); u != id {
+	if u := catalog.CanonicalID(id); u != id {
 		j, ok := it.index[u]
 		return j, ok
 	}
 	return 0, false
-}
-
-func asciiUpper(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return 'a' <= r && r <= 'z' }) {
-		return s
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
 }
 
 // ID returns the id of item j.
