@@ -37,7 +37,10 @@ type cand struct {
 	c     features.Candidate
 	cf    float32 // raw CF score
 	cfPos int     // position among the CF model's top candidates, or -1
-	score float64
+	score float64 // the order of the answer: the blend of fuse, or what answered
+	prob  float64 // the propensity model's probability, when hasProb
+	// hasProb is set once the propensity model has scored the candidate.
+	hasProb bool
 }
 
 func (r *run) profile(ctx context.Context) {
@@ -269,8 +272,10 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 			return err
 		}
 		for i := range cs {
-			cs[i].score = float64(p[i])
+			cs[i].prob, cs[i].hasProb = float64(p[i]), true
+			cs[i].score = cs[i].prob
 		}
+		r.fuse(cs)
 		return nil
 	})
 	if err == nil {
@@ -279,9 +284,10 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 	return err
 }
 
-// answer ranks the re-ranked candidates: the propensity model's probability
-// is the blend (its weights over CF, buy-again, popularity and RFM signals
-// were learned on the training period), ties broken by the CF score.
+// answer ranks the re-ranked candidates by the blend of fuse: the
+// propensity model's order (its weights over CF, buy-again, popularity and
+// RFM signals were learned on the training period) fused with the buy-again
+// order of the customer's own items; ties broken by the CF score.
 func (r *run) answer(ctx context.Context, cs []cand) Response {
 	degraded, reason := r.missingProfile()
 	return r.respond(ctx, cs, r.s.deps.Propensity.NameVersion(), degraded, reason)

@@ -39,7 +39,11 @@ func (r *run) modelReasons(c *cand) []string {
 		out = append(out, "Picked for you by our purchase-likelihood model")
 	}
 	if r.req.Explain {
-		out = append(out, fmt.Sprintf("score %.3f; CF score %.3f of the best", c.score, c.c.CFScore))
+		if c.hasProb {
+			out = append(out, fmt.Sprintf("score %.3f; propensity %.3f; CF score %.3f of the best", c.score, c.prob, c.c.CFScore))
+		} else {
+			out = append(out, fmt.Sprintf("score %.3f; CF score %.3f of the best", c.score, c.c.CFScore))
+		}
 	}
 	return out
 }

@@ -71,6 +71,11 @@ type Config struct {
 	CFCandidates         int // top CF items considered; default 100
 	DiscoverCFCandidates int // top CF items considered in discover mode; default 300
 	PopularCandidates    int // popular items considered; default 20
+	// OwnOrderWeight is the weight of the buy-again order against the
+	// propensity model's in the blend that orders a model answer (see fuse);
+	// 0 takes DefaultOwnOrderWeight, a negative value orders by the
+	// propensity model alone.
+	OwnOrderWeight float64
 	// Now is the reference time for recency: the data's end for the bundled
 	// data, the wall clock in a live shop.
 	Now         func() time.Time
@@ -117,6 +122,8 @@ type scratch struct {
 	cands        []cand
 	fcs          []features.Candidate // the candidates' feature inputs, contiguous for Assembler.Rows
 	rows         []float32            // propensity feature rows
+	keys         []uint64             // fuse: the candidates in the propensity model's order
+	ownKeys      []uint64             // fuse: the customer's own candidates in buy-again order
 }
 
 func (s *Service) getScratch() *scratch {
@@ -156,6 +163,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	if cfg.DiscoverCFCandidates <= 0 {
 		cfg.DiscoverCFCandidates = 300
+	}
+	if cfg.OwnOrderWeight == 0 {
+		cfg.OwnOrderWeight = DefaultOwnOrderWeight
 	}
 	if cfg.PopularCandidates <= 0 {
 		cfg.PopularCandidates = 20

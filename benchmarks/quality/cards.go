@@ -74,7 +74,7 @@ func writeCards(dir string, run cardsRun) error {
 	}{
 		{trainer.CFCardFile, trainer.CFFile, false, "the CF model alone"},
 		{trainer.PropensityCardFile, trainer.PropensityFile, true,
-			"the served flow, in which this propensity model re-ranks the candidates of the CF model"},
+			"the served flow, in which this propensity model re-ranks the candidates of the CF model (its order fused with the buy-again order)"},
 	} {
 		path := filepath.Join(dir, c.card)
 		card, err := trainer.ReadCard(path)

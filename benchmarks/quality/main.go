@@ -26,6 +26,7 @@ import (
 	"github.com/tailorhq/tailor/evaluate"
 	"github.com/tailorhq/tailor/model"
 	"github.com/tailorhq/tailor/propensity"
+	"github.com/tailorhq/tailor/recommend"
 	"github.com/tailorhq/tailor/trainer"
 )
 
@@ -55,6 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	withTrees := fs.Bool("trees", true, "boost the propensity model's logistic regression with trainer.DefaultTrees (false: logistic alone, for ablations)")
 	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
 	discover := fs.Bool("discover-model", trainer.DefaultDiscover, "give the propensity model a discover-mode sub-model trained on discover candidates alone, with the co-purchase feature (false: one model for both modes, for ablations)")
+	ownWeight := fs.Float64("own-order-weight", recommend.DefaultOwnOrderWeight, "weight of the buy-again order in the served flow's blend (recommend.Config.OwnOrderWeight; negative: the propensity order alone, for ablations)")
 	cardsDir := fs.String("cards", "models", "directory whose cf and propensity cards get the validation figures; empty: leave the cards alone")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -101,14 +103,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfOnly := evaluate.Evaluate(split, "Tailor CF alone (ALS fold-in, cf.onnx)", evaluate.ScorerRecommender(evaluate.TrainMatrix(split.Train), m.CF), k)
 	p := m.ALS.Params
 	cfOnly.Notes = fmt.Sprintf("factors=%d λ=%g α=%g fold λ=%g, chosen on validation", p.Factors, p.Lambda, p.Alpha, p.FoldLambda)
-	flow, err := newServed(ctx, m, log)
+	flow, err := newServed(ctx, m, *ownWeight, log)
 	if err != nil {
 		return err
 	}
 	defer flow.close()
 	tailor := evaluate.Evaluate(split, "**Tailor: the served flow** (cf.onnx + propensity.onnx, mode auto / discover)", flow, k)
-	tailor.Notes = fmt.Sprintf("recommend.Service as the server runs it, models loaded through ONNX Runtime; candidates: top %d CF (%d in discover mode), own items, top %d popular; re-ranked by the propensity model; whole pipeline trained in %s",
-		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, trainTime.Round(time.Second))
+	tailor.Notes = fmt.Sprintf("recommend.Service as the server runs it, models loaded through ONNX Runtime; candidates: top %d CF (%d in discover mode), own items, top %d popular; re-ranked by the propensity model, its order fused with the buy-again order (weight %g); whole pipeline trained in %s",
+		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, *ownWeight, trainTime.Round(time.Second))
 	baselines := rows
 	rows = append(rows, cfOnly, tailor)
 

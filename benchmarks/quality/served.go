@@ -25,7 +25,7 @@ type served struct {
 	close func()
 }
 
-func newServed(ctx context.Context, m *trainer.Models, log *slog.Logger) (_ *served, err error) {
+func newServed(ctx context.Context, m *trainer.Models, ownOrderWeight float64, log *slog.Logger) (_ *served, err error) {
 	dir, err := os.MkdirTemp("", "tailor-quality-")
 	if err != nil {
 		return nil, err
@@ -84,7 +84,8 @@ func newServed(ctx context.Context, m *trainer.Models, log *slog.Logger) (_ *ser
 		return fallback.NewBreaker(name, fallback.BreakerConfig{}, fallback.Hooks{})
 	}
 	cut := m.Cut
-	s.svc, err = recommend.New(recommend.Config{Now: func() time.Time { return cut }, Uncertainty: fallback.Uncertainty{MinHistoryItems: 1}},
+	s.svc, err = recommend.New(recommend.Config{Now: func() time.Time { return cut }, Uncertainty: fallback.Uncertainty{MinHistoryItems: 1},
+		OwnOrderWeight: ownOrderWeight},
 		recommend.Deps{
 			Items: items, Profiles: store, CF: reg.CF(), Propensity: reg.Propensity(),
 			CFBreaker: breaker("cf"), PropensityBreaker: breaker("propensity"),

@@ -205,6 +205,10 @@ func TestEndToEnd(t *testing.T) {
 		if !strings.HasPrefix(it.Source, "propensity@") || len(it.Reasons) == 0 || it.Title == "" || it.Price <= 0 {
 			t.Errorf("known customer item %+v", it)
 		}
+		// explain: the blended score, the model's probability, the CF score.
+		if why := it.Reasons[len(it.Reasons)-1]; !strings.HasPrefix(why, "score ") || !strings.Contains(why, "; propensity ") {
+			t.Errorf("explained reasons of %s: %q", it.ID, it.Reasons)
+		}
 	}
 	// Asked again, the same question gets the same items from the answer
 	// cache, under a request id of its own.
