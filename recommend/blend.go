@@ -27,11 +27,14 @@ const DefaultOwnOrderWeight = 0.5
 // orders scores 1. The propensity model leans on recency; the counts hedge
 // it with how often the customer came back for an item. Items the customer
 // never bought keep the model's order among themselves, so discover mode,
-// which has no own items, keeps the model's order exactly. Ranks start at 0;
+// which has no own items, keeps the model's order exactly. Buy-again mode,
+// which has only own items, keeps it too: there the blend only reorders own
+// items, and on validation that lost a little (its gain in auto mode is in
+// which own items outrank which new ones). Ranks start at 0;
 // ties in probability keep the candidates' order, which is deterministic.
 func (r *run) fuse(cs []cand) {
 	w := r.s.cfg.OwnOrderWeight
-	if w <= 0 || len(cs) == 0 || len(cs) > math.MaxInt32 {
+	if w <= 0 || r.req.Mode == ModeBuyAgain || len(cs) == 0 || len(cs) > math.MaxInt32 {
 		return
 	}
 	// The model's order: keys of the inverted probability bits (a

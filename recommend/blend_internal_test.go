@@ -18,6 +18,7 @@ func TestFuse(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
+		mode   Mode
 		weight float64
 		probs  []float64
 		hist   []*features.ItemHistory // nil: never bought
@@ -57,6 +58,15 @@ func TestFuse(t *testing.T) {
 			keep:   true,
 		},
 		{
+			name:   "buy-again mode keeps the model's order",
+			mode:   ModeBuyAgain,
+			weight: 0.5,
+			probs:  []float64{0.9, 0.8, 0.7, 0.6},
+			hist:   []*features.ItemHistory{own(1, 30), own(2, 30), own(3, 30), own(20, 1)},
+			want:   []int{0, 1, 2, 3},
+			keep:   true,
+		},
+		{
 			name:   "a negative weight turns the blend off",
 			weight: -1,
 			probs:  []float64{0.9, 0.8, 0.7, 0.6},
@@ -66,7 +76,7 @@ func TestFuse(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &run{s: &Service{cfg: Config{OwnOrderWeight: tc.weight}}, sc: &scratch{}}
+			r := &run{s: &Service{cfg: Config{OwnOrderWeight: tc.weight}}, sc: &scratch{}, req: Request{Mode: tc.mode}}
 			cs := make([]cand, len(tc.probs))
 			for i, p := range tc.probs {
 				cs[i] = cand{j: i, prob: p, hasProb: true, score: p, c: features.Candidate{History: tc.hist[i]}}
