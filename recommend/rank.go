@@ -27,13 +27,15 @@ type RankRequest struct {
 }
 
 // RankedItem is one of the caller's items, in its place. An id not in the
-// catalog has Unknown set, no score, and comes last.
+// catalog has Unknown set, no score, and comes last. An out-of-stock item is
+// ranked like any other (the caller chose it) and says so in InStock.
 type RankedItem struct {
 	ID       string   `json:"id"`
 	Title    string   `json:"title,omitempty"`
 	Price    *float64 `json:"price,omitempty"` // GBP; nil for an unknown id
 	Category string   `json:"category,omitempty"`
-	Score    *float64 `json:"score"` // nil (null) for an unknown id
+	InStock  *bool    `json:"in_stock,omitempty"` // nil for an unknown id
+	Score    *float64 `json:"score"`              // nil (null) for an unknown id
 	Rank     int      `json:"rank"`
 	Source   string   `json:"source,omitempty"` // a model name@version or a rule; empty for an unknown id
 	Reasons  []string `json:"reasons"`
@@ -227,8 +229,8 @@ func popularityReason(buyers int) string {
 
 func (r *run) rankedItem(j, rank int, score float64, source string, reasons []string) RankedItem {
 	it := r.s.deps.Items.Catalog(j)
-	price := it.Price
-	return RankedItem{ID: it.ID, Title: it.Title, Price: &price, Category: it.Category,
+	price, inStock := it.Price, it.IsInStock()
+	return RankedItem{ID: it.ID, Title: it.Title, Price: &price, Category: it.Category, InStock: &inStock,
 		Score: &score, Rank: rank, Source: source, Reasons: reasons}
 }
 

@@ -31,7 +31,7 @@ func checkRanked(t *testing.T, r recommend.RankResponse, source string) {
 		}
 		if it.Unknown {
 			seenUnknown = true
-			if it.Score != nil || it.Source != "" || it.Title != "" || it.Price != nil {
+			if it.Score != nil || it.Source != "" || it.Title != "" || it.Price != nil || it.InStock != nil {
 				t.Errorf("unknown item %s: %+v", it.ID, it)
 			}
 			continue
@@ -39,7 +39,7 @@ func checkRanked(t *testing.T, r recommend.RankResponse, source string) {
 		if seenUnknown {
 			t.Errorf("known item %s after an unknown one", it.ID)
 		}
-		if it.Score == nil || it.Title == "" || it.Price == nil || (source != "" && it.Source != source) {
+		if it.Score == nil || it.Title == "" || it.Price == nil || it.InStock == nil || (source != "" && it.Source != source) {
 			t.Errorf("known item %s: %+v, want source %s", it.ID, it, source)
 		}
 		if i > 0 && !r.Items[i-1].Unknown && *it.Score > *r.Items[i-1].Score {
@@ -181,5 +181,30 @@ func TestRankEdges(t *testing.T) {
 	cancel()
 	if _, err := f.svc.Rank(cctx, recommend.RankRequest{UserID: "c1", Items: given}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// An item the catalog marks out of stock is still ranked, since the caller
+// supplied it, and the answer says it is out of stock.
+func TestRankSaysWhatIsOutOfStock(t *testing.T) {
+	w := newWorld()
+	no := false
+	w.items[1].InStock = &no // 10002
+	f := newFixtureOf(t, w)
+	resp, err := f.svc.Rank(context.Background(), recommend.RankRequest{UserID: "c1", Items: given})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRanked(t, resp, "propensity@test")
+	if got := rankedIDs(resp); !slices.Contains(got, "10002") {
+		t.Fatalf("out-of-stock 10002 left out: %v", got)
+	}
+	for _, it := range resp.Items {
+		if it.Unknown {
+			continue
+		}
+		if want := it.ID != "10002"; *it.InStock != want {
+			t.Errorf("%s: in_stock %v, want %v", it.ID, *it.InStock, want)
+		}
 	}
 }
