@@ -29,7 +29,9 @@ type Items struct {
 	stats   []ItemStats
 	popular []int
 	country map[string][]int // countries with at least MinCountryCustomers customers
-	baskets [][]int32        // each customer's items, in file order
+	// countryKeys finds those countries by other spellings (Country).
+	countryKeys map[string]string
+	baskets     [][]int32 // each customer's items, in file order
 }
 
 // LoadItems reads catalog.jsonl, items.jsonl and customers.jsonl.gz from dir
@@ -58,6 +60,7 @@ func LoadItems(ctx context.Context, dir string) (*Items, error) {
 	if it.country, it.baskets, err = it.countryLists(ctx, filepath.Join(dir, CustomersFile)); err != nil {
 		return nil, err
 	}
+	it.countryKeys = countryKeys(it.country)
 	CoPurchase(it.stats, it.baskets, CoPurchaseNeighbours)
 	return it, nil
 }

@@ -205,3 +205,29 @@ func TestIndexTriesUpperCase(t *testing.T) {
 		}
 	}
 }
+
+func TestCountry(t *testing.T) {
+	it := loadRealItems(t)
+	for _, tc := range []struct{ name, want string }{
+		{"United Kingdom", "United Kingdom"},
+		{"united kingdom", "United Kingdom"},
+		{" GB ", "United Kingdom"},
+		{"uk", "United Kingdom"},
+		{"FR", "France"},
+		{"fRANCE", "France"},
+		{"de", "Germany"},
+		{"ES", "Spain"},
+		{"be", "Belgium"},
+		{"CH", "CH"},                   // Switzerland has no list of its own (17 customers)
+		{"Switzerland", "Switzerland"}, // nor under its own name
+		{"Atlantis", "Atlantis"},
+		{"", ""},
+	} {
+		if got := it.Country(tc.name); got != tc.want {
+			t.Errorf("Country(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+		if _, own := it.PopularInCountry(it.Country(tc.name)); own != (tc.want != tc.name || slices.Contains(it.Countries(), tc.name)) {
+			t.Errorf("%q: own list %v", tc.name, own)
+		}
+	}
+}

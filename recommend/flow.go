@@ -85,7 +85,7 @@ func (r *run) profile(ctx context.Context) {
 		r.country = r.prof.Country
 	}
 	if c := r.req.Context["country"]; c != "" {
-		r.country = c
+		r.country = r.s.deps.Items.Country(c)
 	}
 }
 

@@ -27,6 +27,9 @@ type Catalog interface {
 	Stats(j int) *features.ItemStats
 	Popular() []int
 	PopularIn(country string) []int
+	// Country returns the catalog's spelling of a country a request names
+	// (another case, an ISO code), or the name as given.
+	Country(name string) string
 }
 
 // Rules is the deterministic fallback chain.

@@ -54,6 +54,7 @@ func (w *world) Popular() []int { // in index order
 	return out
 }
 func (w *world) PopularIn(country string) []int { return nil }
+func (w *world) Country(name string) string     { return name }
 func (w *world) Index(id string) (int, bool) {
 	for j, it := range w.items {
 		if it.ID == id {

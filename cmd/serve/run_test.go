@@ -221,6 +221,13 @@ func TestEndToEnd(t *testing.T) {
 	if !unknown.Degraded || unknown.FallbackReason == "" || len(unknown.Items) != 5 || !strings.HasPrefix(unknown.Items[0].Source, "rule:") {
 		t.Errorf("unknown customer: %+v", unknown)
 	}
+	// The country by its ISO code, in any case: France's own list, said so.
+	for _, country := range []string{"FR", "fr", " france "} {
+		_, _, _, fr := post(t, base+"/v1/recommendations", `{"k":3,"context":{"country":"`+country+`"}}`)
+		if len(fr.Items) != 3 || fr.Items[0].Source != "rule:popular_in_country" || fr.Items[0].Reasons[0] != "Popular with customers in France" {
+			t.Errorf("anonymous visitor in %q: %+v", country, fr)
+		}
+	}
 	// discover never repeats a purchase.
 	_, _, _, all := post(t, base+"/v1/recommendations", `{"user_id":"17850","k":100,"mode":"buy_again"}`)
 	bought := map[string]bool{}
