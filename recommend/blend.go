@@ -30,28 +30,24 @@ const DefaultOwnOrderWeight = 0.5
 // which has no own items, keeps the model's order exactly. Buy-again mode,
 // which has only own items, keeps it too: there the blend only reorders own
 // items, and on validation that lost a little (its gain in auto mode is in
-// which own items outrank which new ones). Ranks start at 0;
-// ties in probability keep the candidates' order, which is deterministic.
+// which own items outrank which new ones). Ranks start at 0; ties in
+// probability keep the candidates' order, which is deterministic.
 func (r *run) fuse(cs []cand) {
 	w := r.s.cfg.OwnOrderWeight
 	if w <= 0 || r.req.Mode == ModeBuyAgain || len(cs) == 0 || len(cs) > math.MaxInt32 {
 		return
 	}
+	if !r.anyOwn(cs) {
+		return // no own item: the model's order stands
+	}
 	// The model's order: keys of the inverted probability bits (a
 	// probability is never negative, so its bits order as it does) over the
 	// candidate's place, sorted as plain integers.
 	keys := r.sc.keys[:0]
-	owned := 0
 	for i := range cs {
 		keys = append(keys, uint64(^math.Float32bits(float32(max(cs[i].prob, 0))))<<32|uint64(i))
-		if cs[i].c.History != nil {
-			owned++
-		}
 	}
 	r.sc.keys = keys
-	if owned == 0 {
-		return // nothing to fuse: the model's order stands
-	}
 	slices.Sort(keys)
 	scale := fusionK / (1 + w)
 	own := r.sc.ownKeys[:0]
@@ -68,4 +64,14 @@ func (r *run) fuse(cs []cand) {
 	for rank, k := range own {
 		cs[uint32(keys[uint32(k)])].score += scale * w / float64(fusionK+rank)
 	}
+}
+
+// anyOwn reports whether a candidate is one of the customer's own items.
+func (r *run) anyOwn(cs []cand) bool {
+	for i := range cs {
+		if cs[i].c.History != nil {
+			return true
+		}
+	}
+	return false
 }
