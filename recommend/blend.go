@@ -37,7 +37,7 @@ func (r *run) fuse(cs []cand) {
 	if w <= 0 || r.req.Mode == ModeBuyAgain || len(cs) == 0 || len(cs) > math.MaxInt32 {
 		return
 	}
-	if !r.anyOwn(cs) {
+	if !anyOwn(cs) {
 		return // no own item: the model's order stands
 	}
 	// The model's order: keys of the inverted probability bits (a
@@ -67,7 +67,7 @@ func (r *run) fuse(cs []cand) {
 }
 
 // anyOwn reports whether a candidate is one of the customer's own items.
-func (r *run) anyOwn(cs []cand) bool {
+func anyOwn(cs []cand) bool {
 	for i := range cs {
 		if cs[i].c.History != nil {
 			return true
