@@ -43,13 +43,19 @@ func (f *fakeRanker) Rank(ctx context.Context, req recommend.RankRequest) (recom
 	for i := range items {
 		items[i].Rank = i + 1
 	}
-	return recommend.RankResponse{Items: items, Models: []string{"cf@20111101.d9a8bd95", "propensity@20111101.0a1b2c3d"}}, nil
+	var ignored []string // session ids "?…" stand for ids the catalog lacks
+	for _, it := range req.Session {
+		if strings.HasPrefix(it.ItemID, "?") {
+			ignored = append(ignored, it.ItemID)
+		}
+	}
+	return recommend.RankResponse{Items: items, Models: []string{"cf@20111101.d9a8bd95", "propensity@20111101.0a1b2c3d"}, IgnoredSessionItems: ignored}, nil
 }
 
 func TestRank(t *testing.T) {
 	fake := &fakeRanker{}
 	h := newHarness(t, Config{}, Deps{Ranker: fake})
-	body := `{"user_id":"17850","items":["22423","?NOPE","85123A","47566"],"context":{"country":"France","session_items":[{"item_id":"21733","event":"cart"}]},"explain":true}`
+	body := `{"user_id":"17850","items":["22423","?NOPE","85123A","47566"],"context":{"country":"France","session_items":[{"item_id":"21733","event":"cart"},{"item_id":"?GONE","event":"view"}]},"explain":true}`
 	if err := h.doc.Validate("#/components/schemas/RankRequest", mustParse(t, body)); err != nil {
 		t.Fatalf("the example request does not match the document: %v", err)
 	}
@@ -59,7 +65,7 @@ func TestRank(t *testing.T) {
 	}
 	got := fake.got[0]
 	if got.UserID != "17850" || !slices.Equal(got.Items, []string{"22423", "?NOPE", "85123A", "47566"}) || !got.Explain ||
-		got.Context["country"] != "France" || len(got.Session) != 1 || got.Session[0].Event != recommend.EventCart {
+		got.Context["country"] != "France" || len(got.Session) != 2 || got.Session[0].Event != recommend.EventCart {
 		t.Errorf("ranker got %+v", got)
 	}
 	var resp map[string]any
@@ -68,6 +74,9 @@ func TestRank(t *testing.T) {
 	}
 	items := resp["items"].([]any)
 	last := items[3].(map[string]any)
+	if ig, _ := resp["ignored_session_items"].([]any); len(ig) != 1 || ig[0] != "?GONE" {
+		t.Errorf("ignored_session_items %v", resp["ignored_session_items"])
+	}
 	if resp["request_id"] != "rank-1" || len(items) != 4 || last["id"] != "?NOPE" || last["unknown"] != true || last["score"] != nil {
 		t.Errorf("response %s", rec.Body)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -56,6 +57,16 @@ func TestSessionItemsReachTheRecommender(t *testing.T) {
 	if !slices.Equal(got.Session, want) || len(got.Context) != 1 || got.Context["device"] != "mobile" {
 		t.Errorf("session %+v, context %v", got.Session, got.Context)
 	}
+	// The answer may name the session ids the catalog lacks; the document
+	// holds it (do checks every response against it).
+	h.rec.fn = func(context.Context, recommend.Request) (recommend.Response, error) {
+		return recommend.Response{Items: []recommend.Item{}, Models: []string{}, IgnoredSessionItems: []string{"NOT-IN-CATALOG"}}, nil
+	}
+	rec := h.do(t, "POST", "/v1/recommendations", "application/json", body)
+	if resp := decodeBody[recommendationResponse](t, rec); rec.Code != http.StatusOK || !slices.Equal(resp.IgnoredSessionItems, []string{"NOT-IN-CATALOG"}) {
+		t.Errorf("status %d: %s", rec.Code, rec.Body)
+	}
+	h.rec.fn = nil
 	// Exactly the limit is fine.
 	full := `{"context":{"session_items":[` + strings.TrimSuffix(strings.Repeat(`{"item_id":"85123A","event":"view"},`, recommend.MaxSessionItems), ",") + `]}}`
 	if rec := h.do(t, "POST", "/v1/recommendations", "application/json", full); rec.Code != http.StatusOK || len(h.rec.last(t).Session) != recommend.MaxSessionItems {

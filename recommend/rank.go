@@ -48,6 +48,8 @@ type RankResponse struct {
 	Models         []string     `json:"models"` // name@version of every model that answered
 	Degraded       bool         `json:"degraded"`
 	FallbackReason string       `json:"fallback_reason,omitempty"`
+	// IgnoredSessionItems: as Response's.
+	IgnoredSessionItems []string `json:"ignored_session_items,omitempty"`
 }
 
 // ReasonNotInCatalog is the reason an unknown id carries.
@@ -75,6 +77,14 @@ func (s *Service) Rank(ctx context.Context, req RankRequest) (RankResponse, erro
 	defer s.putScratch(sc)
 	r := &run{s: s, now: s.cfg.Now(), sc: sc,
 		req: Request{UserID: req.UserID, SessionID: req.SessionID, K: len(req.Items), Mode: ModeAuto, Context: req.Context, Session: req.Session, Explain: req.Explain}}
+	resp, err := s.rank(ctx, r, req)
+	resp.IgnoredSessionItems = r.sess.ignored
+	return resp, err
+}
+
+// rank is Rank's flow over the run r.
+func (s *Service) rank(ctx context.Context, r *run, req RankRequest) (RankResponse, error) {
+	sc := r.sc
 	r.profile(ctx)
 	r.buildSkip()
 	r.useSession(ctx) // rules session items out of the CF top list that the reasons quote, not out of the answer

@@ -106,6 +106,9 @@ type Response struct {
 	Models         []string `json:"models"` // name@version of every model that answered
 	Degraded       bool     `json:"degraded"`
 	FallbackReason string   `json:"fallback_reason,omitempty"`
+	// IgnoredSessionItems are the session item ids not in the catalog, each
+	// once, which could not count; absent when there are none.
+	IgnoredSessionItems []string `json:"ignored_session_items,omitempty"`
 }
 
 // CF is the collaborative-filtering model as the flow uses it.

@@ -210,6 +210,13 @@ func (s *Service) Recommend(ctx context.Context, req Request) (Response, error) 
 	sc := s.getScratch()
 	defer s.putScratch(sc)
 	r := &run{s: s, req: req, now: now, sc: sc}
+	resp, err := s.recommend(ctx, r)
+	resp.IgnoredSessionItems = r.sess.ignored
+	return resp, err
+}
+
+// recommend is Recommend's flow over the run r.
+func (s *Service) recommend(ctx context.Context, r *run) (Response, error) {
 	r.profile(ctx)
 	r.buildSkip()
 	r.useSession(ctx)

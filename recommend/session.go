@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/tailorhq/tailor/cf"
@@ -20,9 +21,10 @@ import (
 //     past purchase weighs and a view half of that (before the log). For a
 //     known customer the session adds to the item's own count: an item bought
 //     on 3 invoices and carted now enters as cf.Weight(4). Repeated events on
-//     one item add up. Ids not in the catalog are ignored (counted on the
-//     request's span as tailor.session.unknown); only the latest
-//     MaxSessionItems events are read.
+//     one item add up. Ids not in the catalog are ignored: the answer lists
+//     them (ignored_session_items) and the request's span counts their
+//     events (tailor.session.unknown). Only the latest MaxSessionItems
+//     events are read.
 //   - Who gets the models. A customer with no profile but with at least one
 //     known session item is not sent to the anonymous fallback: the CF model
 //     runs on the session vector, the propensity model re-ranks the
@@ -56,8 +58,9 @@ func sessionCount(e Event) float32 {
 // entry per item, in the order first seen.
 type session struct {
 	items   []sessionItem
-	unknown int  // events whose id is not in the catalog
-	events  byte // the events seen, as a bit set (1<<iota in Events order)
+	unknown int      // events whose id is not in the catalog
+	ignored []string // those ids, each once, in the order first seen
+	events  byte     // the events seen, as a bit set (1<<iota in Events order)
 }
 
 type sessionItem struct {
@@ -100,6 +103,9 @@ func (r *run) readSession(ctx context.Context) {
 		w := sessionCount(it.Event)
 		if !ok || w == 0 {
 			s.unknown++
+			if !ok && !slices.Contains(s.ignored, it.ItemID) {
+				s.ignored = append(s.ignored, it.ItemID)
+			}
 			continue
 		}
 		i := 0

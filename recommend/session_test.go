@@ -50,6 +50,9 @@ func TestSessionDrivesAnAnonymousAnswer(t *testing.T) {
 	if resp.Degraded || resp.FallbackReason != "" || !slices.Equal(resp.Models, []string{"cf@test", "propensity@test"}) {
 		t.Errorf("with a session: degraded %v (%q), models %v", resp.Degraded, resp.FallbackReason, resp.Models)
 	}
+	if !slices.Equal(resp.IgnoredSessionItems, []string{"NO-SUCH-ITEM"}) || plain.IgnoredSessionItems != nil {
+		t.Errorf("ignored session items %q (without a session %q), want [NO-SUCH-ITEM]", resp.IgnoredSessionItems, plain.IgnoredSessionItems)
+	}
 	for _, it := range resp.Items {
 		if it.Source != "propensity@test" {
 			t.Errorf("item %s: source %s", it.ID, it.Source)
@@ -75,6 +78,18 @@ func TestSessionDrivesAnAnonymousAnswer(t *testing.T) {
 	resp, _ = f.svc.Recommend(ctx, recommend.Request{K: 4, Session: []recommend.SessionItem{{ItemID: "NOPE", Event: recommend.EventCart}}})
 	if resp.FallbackReason != recommend.ReasonAnonymous || f.cf.calls.Load() != calls {
 		t.Errorf("unknown session ids only: reason %q, CF calls %d→%d", resp.FallbackReason, calls, f.cf.calls.Load())
+	}
+	// The answer names the ids it could not use, each once, in the order
+	// first seen, whichever path answered; so does a ranking.
+	unknown := []recommend.SessionItem{{ItemID: "NOPE", Event: recommend.EventCart}, {ItemID: "10002", Event: recommend.EventView},
+		{ItemID: "ALSO-NOPE", Event: recommend.EventView}, {ItemID: "NOPE", Event: recommend.EventView}}
+	resp, _ = f.svc.Recommend(ctx, recommend.Request{K: 4, Session: unknown})
+	if want := []string{"NOPE", "ALSO-NOPE"}; !slices.Equal(resp.IgnoredSessionItems, want) {
+		t.Errorf("ignored session items %q, want %q", resp.IgnoredSessionItems, want)
+	}
+	ranked, _ := f.svc.Rank(ctx, recommend.RankRequest{UserID: "c1", Items: []string{"10001", "10005"}, Session: unknown})
+	if want := []string{"NOPE", "ALSO-NOPE"}; !slices.Equal(ranked.IgnoredSessionItems, want) {
+		t.Errorf("rank: ignored session items %q, want %q", ranked.IgnoredSessionItems, want)
 	}
 }
 

@@ -63,9 +63,10 @@ type recResponse struct {
 		Reasons                     []string
 		InStock                     bool `json:"in_stock"`
 	} `json:"items"`
-	Models         []string `json:"models"`
-	Degraded       bool     `json:"degraded"`
-	FallbackReason string   `json:"fallback_reason"`
+	Models              []string `json:"models"`
+	Degraded            bool     `json:"degraded"`
+	FallbackReason      string   `json:"fallback_reason"`
+	IgnoredSessionItems []string `json:"ignored_session_items"`
 }
 
 // openAPI is the document the server serves, parsed once; every response
@@ -220,6 +221,15 @@ func TestEndToEnd(t *testing.T) {
 	_, _, _, unknown := post(t, base+"/v1/recommendations", `{"user_id":"no-such-customer","k":5,"context":{"country":"Germany"}}`)
 	if !unknown.Degraded || unknown.FallbackReason == "" || len(unknown.Items) != 5 || !strings.HasPrefix(unknown.Items[0].Source, "rule:") {
 		t.Errorf("unknown customer: %+v", unknown)
+	}
+	// A session item the catalog lacks is named in the answer; the known
+	// one drives it. Without one, the field is absent.
+	_, _, rawSess, sess := post(t, base+"/v1/recommendations", `{"k":3,"context":{"session_items":[{"item_id":"NOPE-1","event":"view"},{"item_id":"85123A","event":"cart"}]}}`)
+	if len(sess.Items) != 3 || sess.Degraded || !slices.Equal(sess.IgnoredSessionItems, []string{"NOPE-1"}) {
+		t.Errorf("session with an unknown id: %s", rawSess)
+	}
+	if _, _, raw, _ := post(t, base+"/v1/recommendations", `{"k":3}`); bytes.Contains(raw, []byte("ignored_session_items")) {
+		t.Errorf("no session, yet: %s", raw)
 	}
 	// The country by its ISO code, in any case: France's own list, said so.
 	for _, country := range []string{"FR", "fr", " france "} {
