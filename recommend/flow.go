@@ -278,10 +278,17 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 		r.fuse(cs)
 		return nil
 	})
-	if err == nil {
-		r.models = append(r.models, r.s.deps.Propensity.NameVersion())
+	if err != nil {
+		// A late answer (a timeout) filled in the probabilities before the
+		// breaker refused it; the flow does not use them, so neither may
+		// explain.
+		for i := range cs {
+			cs[i].prob, cs[i].hasProb = 0, false
+		}
+		return err
 	}
-	return err
+	r.models = append(r.models, r.s.deps.Propensity.NameVersion())
+	return nil
 }
 
 // answer ranks the re-ranked candidates by the blend of fuse: the

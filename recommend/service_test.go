@@ -371,3 +371,66 @@ func TestInferenceOutcomes(t *testing.T) {
 		t.Errorf("inferences recorded %q, want %q", obs.got, want)
 	}
 }
+
+// lateProp answers, correctly, only after its breaker's deadline has passed.
+type lateProp struct {
+	*prop
+	delay time.Duration
+}
+
+func (p lateProp) Predict(ctx context.Context, rows []float32, n int) ([]float32, error) {
+	time.Sleep(p.delay)
+	return p.prop.Predict(ctx, rows, n)
+}
+
+// TestLatePropensityIsNotExplained: a propensity answer that came after the
+// deadline is a timeout, and the CF order answers; explain must then not
+// quote the probabilities the flow discarded, for recommendations and rank.
+func TestLatePropensityIsNotExplained(t *testing.T) {
+	w := newWorld()
+	svc, err := recommend.New(recommend.Config{Now: func() time.Time { return now }, Uncertainty: fallback.Uncertainty{MinHistoryItems: 2}},
+		recommend.Deps{Items: w, Profiles: profiles{"c1": regular()}, CF: &cfModel{}, Propensity: lateProp{newProp(), 20 * time.Millisecond},
+			CFBreaker:         fallback.NewBreaker("cf", fallback.BreakerConfig{Timeout: time.Minute}, fallback.Hooks{}),
+			PropensityBreaker: fallback.NewBreaker("propensity", fallback.BreakerConfig{Timeout: 5 * time.Millisecond, OpenFor: time.Minute, ConsecutiveFailures: 100}, fallback.Hooks{}),
+			Rules:             fallback.DefaultChain(w.PopularIn, w.Popular()), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reason = recommend.ReasonPropensityFailed + ": timeout"
+	for _, tc := range []struct {
+		name string
+		ask  func() (fallbackReason string, reasons [][]string, err error)
+	}{
+		{"recommendations", func() (string, [][]string, error) {
+			resp, err := svc.Recommend(t.Context(), recommend.Request{UserID: "c1", K: 4, Explain: true})
+			var rs [][]string
+			for _, it := range resp.Items {
+				rs = append(rs, it.Reasons)
+			}
+			return resp.FallbackReason, rs, err
+		}},
+		{"rank", func() (string, [][]string, error) {
+			resp, err := svc.Rank(t.Context(), recommend.RankRequest{UserID: "c1", Items: []string{"10005", "10001", "10002"}, Explain: true})
+			var rs [][]string
+			for _, it := range resp.Items {
+				rs = append(rs, it.Reasons)
+			}
+			return resp.FallbackReason, rs, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, reasons, err := tc.ask()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != reason || len(reasons) == 0 {
+				t.Fatalf("fallback reason %q with %d items, want %q", got, len(reasons), reason)
+			}
+			for _, rs := range reasons {
+				if last := rs[len(rs)-1]; !strings.HasPrefix(last, "score ") || strings.Contains(last, "propensity") {
+					t.Errorf("explain line %q, want the score and the CF score only", last)
+				}
+			}
+		})
+	}
+}
