@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tailorhq/tailor/cf"
@@ -84,7 +85,8 @@ func (r *run) profile(ctx context.Context) {
 		}
 		r.country = r.prof.Country
 	}
-	if c := r.req.Context["country"]; c != "" {
+	// A blank country names none (the lookup trims spaces): the profile's stands.
+	if c := r.req.Context["country"]; strings.TrimSpace(c) != "" {
 		r.country = r.s.deps.Items.Country(c)
 	}
 }

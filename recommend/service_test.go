@@ -24,8 +24,9 @@ import (
 
 // world is a tiny shop: 8 items, two categories, one regular customer.
 type world struct {
-	items []catalog.Item
-	stats []features.ItemStats
+	items     []catalog.Item
+	stats     []features.ItemStats
+	countries map[string][]int // the countries' own popular lists; none by default
 }
 
 func newWorld() *world {
@@ -53,7 +54,7 @@ func (w *world) Popular() []int { // in index order
 	}
 	return out
 }
-func (w *world) PopularIn(country string) []int { return nil }
+func (w *world) PopularIn(country string) []int { return w.countries[country] }
 func (w *world) Country(name string) string     { return name }
 func (w *world) Index(id string) (int, bool) {
 	for j, it := range w.items {
@@ -430,6 +431,42 @@ func TestLatePropensityIsNotExplained(t *testing.T) {
 				if last := rs[len(rs)-1]; !strings.HasPrefix(last, "score ") || strings.Contains(last, "propensity") {
 					t.Errorf("explain line %q, want the score and the CF score only", last)
 				}
+			}
+		})
+	}
+}
+
+// TestContextCountry: context.country names the country whose popular list
+// the rules use; a value that names none (empty, or only spaces, which the
+// country lookup trims away) leaves the profile's country in place.
+func TestContextCountry(t *testing.T) {
+	w := newWorld()
+	w.countries = map[string][]int{"France": {7, 6, 5, 4, 3, 2, 1, 0}, "Spain": {3, 2, 1, 0}}
+	f := newFixtureOf(t, w)
+	for _, tc := range []struct {
+		name    string
+		context map[string]string
+		want    string // the reason of the country rule's items
+	}{
+		{"none: the profile's", nil, "Popular with customers in France"},
+		{"empty: the profile's", map[string]string{"country": ""}, "Popular with customers in France"},
+		{"blank: the profile's", map[string]string{"country": "  "}, "Popular with customers in France"},
+		{"given: that one", map[string]string{"country": "Spain"}, "Popular with customers in Spain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// "thin" (France) has too little history: the rules answer.
+			resp, err := f.svc.Recommend(t.Context(), recommend.Request{UserID: "thin", K: 3, Context: tc.context})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, it := range resp.Items {
+				if it.Source == "rule:popular_in_country" {
+					got = append(got, it.Reasons[0])
+				}
+			}
+			if len(got) == 0 || got[0] != tc.want {
+				t.Errorf("country rule reasons %q in %+v, want %q", got, resp.Items, tc.want)
 			}
 		})
 	}
