@@ -26,19 +26,19 @@ const DefaultOwnOrderWeight = 0.5
 // for items the customer bought. It is scaled so that an item first in both
 // orders scores 1. The propensity model leans on recency; the counts hedge
 // it with how often the customer came back for an item. Items the customer
-// never bought keep the model's order among themselves, so discover mode,
-// which has no own items, keeps the model's order exactly. Buy-again mode,
-// which has only own items, keeps it too: there the blend only reorders own
-// items, and on validation that lost a little (its gain in auto mode is in
-// which own items outrank which new ones). Ranks start at 0; ties in
-// probability keep the candidates' order, which is deterministic.
+// never bought keep the model's order among themselves; an auto answer with
+// no own candidate (an anonymous session, filters that leave none) is in the
+// model's order, still scored by the blend, so that auto scores keep one
+// scale (its best is 1/(1+w)). Discover mode, which has no own items, and
+// buy-again mode, which has only own items, keep the model's probabilities:
+// in buy-again the blend only reorders own items, and on validation that
+// lost a little (its gain in auto mode is in which own items outrank which
+// new ones). Ranks start at 0; ties in probability keep the candidates'
+// order, which is deterministic.
 func (r *run) fuse(cs []cand) {
 	w := r.s.cfg.OwnOrderWeight
-	if w <= 0 || r.req.Mode == ModeBuyAgain || len(cs) == 0 || len(cs) > math.MaxInt32 {
+	if w <= 0 || r.req.Mode == ModeBuyAgain || r.req.Mode == ModeDiscover || len(cs) == 0 || len(cs) > math.MaxInt32 {
 		return
-	}
-	if !anyOwn(cs) {
-		return // no own item: the model's order stands
 	}
 	// The model's order: keys of the inverted probability bits (a
 	// probability is never negative, so its bits order as it does) over the
@@ -64,14 +64,4 @@ func (r *run) fuse(cs []cand) {
 	for rank, k := range own {
 		cs[uint32(keys[uint32(k)])].score += scale * w / float64(fusionK+rank)
 	}
-}
-
-// anyOwn reports whether a candidate is one of the customer's own items.
-func anyOwn(cs []cand) bool {
-	for i := range cs {
-		if cs[i].c.History != nil {
-			return true
-		}
-	}
-	return false
 }

@@ -50,7 +50,16 @@ func TestFuse(t *testing.T) {
 			want:   []int{3, 0, 2, 1},
 		},
 		{
-			name:   "no own items (discover mode): the model's probabilities stand",
+			name:   "no own items in auto mode: the model's order, on the blend's scale",
+			weight: 0.5,
+			probs:  []float64{0.2, 0.9, 0.5},
+			hist:   []*features.ItemHistory{nil, nil, nil},
+			want:   []int{1, 2, 0},
+			scores: []float64{1.0 / 62 * 40, 1.0 / 60 * 40, 1.0 / 61 * 40},
+		},
+		{
+			name:   "discover mode keeps the model's probabilities",
+			mode:   ModeDiscover,
 			weight: 0.5,
 			probs:  []float64{0.2, 0.9, 0.5},
 			hist:   []*features.ItemHistory{nil, nil, nil},

@@ -39,11 +39,16 @@ func (r *run) modelReasons(c *cand) []string {
 		out = append(out, "Picked for you by our purchase-likelihood model")
 	}
 	if r.req.Explain {
+		line := fmt.Sprintf("score %.3f", c.score)
 		if c.hasProb {
-			out = append(out, fmt.Sprintf("score %.3f; propensity %.3f; CF score %.3f of the best", c.score, c.prob, c.c.CFScore))
-		} else {
-			out = append(out, fmt.Sprintf("score %.3f; CF score %.3f of the best", c.score, c.c.CFScore))
+			line += fmt.Sprintf("; propensity %.3f", c.prob)
 		}
+		if c.c.HasCF {
+			line += fmt.Sprintf("; CF score %.3f of the best", c.c.CFScore)
+		} else {
+			line += "; no CF score"
+		}
+		out = append(out, line)
 	}
 	return out
 }
