@@ -115,9 +115,15 @@ func TestRankFallbacks(t *testing.T) {
 			if tc.user == "thin" {
 				items = []string{"10003", "NOPE", "10001", "10008"}
 			}
-			resp, err := f.svc.Rank(context.Background(), recommend.RankRequest{UserID: tc.user, Items: items})
+			resp, err := f.svc.Rank(context.Background(), recommend.RankRequest{UserID: tc.user, Items: items, Explain: true})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// explain quotes what answered, and only that.
+			if why := resp.Items[0].Reasons[len(resp.Items[0].Reasons)-1]; tc.models != nil && slices.Contains(tc.models, "propensity@test") {
+				if hasCF := slices.Contains(tc.models, "cf@test"); !strings.Contains(why, "; propensity ") || strings.Contains(why, "no CF score") == hasCF {
+					t.Errorf("explain %q, with models %v", why, tc.models)
+				}
 			}
 			got := rankedIDs(resp)
 			if !slices.Equal(got[:len(tc.want)], tc.want) || len(got) != len(items) {
