@@ -354,6 +354,9 @@ func (d *decoder) sessionItems(field string, raw json.RawMessage, dst *[]recomme
 					continue
 				}
 				json.Unmarshal(f, &out[i].ItemID)
+				if out[i].ItemID == "" {
+					d.fail(name+"."+key, emptyIDMsg)
+				}
 			case "event":
 				d.event(name+"."+key, f, &out[i].Event)
 			default:
@@ -390,7 +393,7 @@ func (d *decoder) filters(field string, raw json.RawMessage, dst *recommend.Filt
 		name := field + "." + key
 		switch key {
 		case "exclude":
-			d.strings(name, v, &dst.Exclude)
+			d.itemIDs(name, v, &dst.Exclude)
 		case "categories":
 			d.categories(name, v, &dst.Categories)
 		case "min_price":
@@ -452,18 +455,26 @@ func (d *decoder) diversity(field string, raw json.RawMessage, dst *recommend.Di
 	}
 }
 
-func (d *decoder) strings(field string, raw json.RawMessage, dst *[]string) {
+// emptyIDMsg refuses an empty item id, which can name no item.
+const emptyIDMsg = "must not be empty: an item id"
+
+// itemIDs reads a list of item ids (filters.exclude).
+func (d *decoder) itemIDs(field string, raw json.RawMessage, dst *[]string) {
 	elems, ok := d.array(field, raw, "must be an array of strings")
 	if !ok {
 		return
 	}
 	out := make([]string, len(elems))
 	for i, v := range elems {
+		name := fmt.Sprintf("%s[%d]", field, i)
 		if kindOf(v) != '"' {
-			d.fail(fmt.Sprintf("%s[%d]", field, i), "must be a string")
+			d.fail(name, "must be a string")
 			continue
 		}
 		json.Unmarshal(v, &out[i])
+		if out[i] == "" {
+			d.fail(name, emptyIDMsg)
+		}
 	}
 	*dst = out
 }

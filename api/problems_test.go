@@ -66,6 +66,7 @@ func TestBadInput(t *testing.T) {
 		{"filters a string", ct, `{"filters":"cheap"}`, 400, []string{"filters"}, "must be an object"},
 		{"exclude a string", ct, `{"filters":{"exclude":"22423"}}`, 400, []string{"filters.exclude"}, ""},
 		{"exclude with a number", ct, `{"filters":{"exclude":["22423",85123]}}`, 400, []string{"filters.exclude[1]"}, "must be a string"},
+		{"exclude an empty id", ct, `{"filters":{"exclude":["22423",""]}}`, 400, []string{"filters.exclude[1]"}, "must not be empty: an item id"},
 		{"negative max_price", ct, `{"filters":{"max_price":-1}}`, 400, []string{"filters.max_price"}, "must be at least 0"},
 		{"max_price a string", ct, `{"filters":{"max_price":"5"}}`, 400, []string{"filters.max_price"}, "must be a number"},
 		{"negative min_price", ct, `{"filters":{"min_price":-0.5}}`, 400, []string{"filters.min_price"}, "must be at least 0"},

@@ -110,6 +110,10 @@ func (d *decoder) rankItems(field string, raw json.RawMessage, dst *[]string) {
 			continue
 		}
 		json.Unmarshal(v, &out[i])
+		if out[i] == "" {
+			d.fail(name, emptyIDMsg)
+			continue
+		}
 		key := catalog.CanonicalID(out[i])
 		if j, ok := first[key]; ok {
 			msg := fmt.Sprintf("repeats %s[%d]; give each id once", field, j)

@@ -132,6 +132,7 @@ func TestRankBadInput(t *testing.T) {
 		{"501 items", "application/json", `{"items":` + ids(501) + `}`, 400, []string{"items"}, "must be an array of 1 to 500 item ids; got 501"},
 		{"items a string", "application/json", `{"items":"22423"}`, 400, []string{"items"}, ""},
 		{"an id a number", "application/json", `{"items":["22423",85123,null]}`, 400, []string{"items[1]", "items[2]"}, "must be a string"},
+		{"an empty id", "application/json", `{"items":["22423",""]}`, 400, []string{"items[1]"}, "must not be empty: an item id"},
 		{"an id repeated", "application/json", `{"items":["22423","85123A","22423"]}`, 400, []string{"items[2]"}, "repeats items[0]; give each id once"},
 		{"an escaped repeat", "application/json", `{"items":["AB","\u0041B"]}`, 400, []string{"items[1]"}, ""},
 		{"unknown field", "application/json", `{"items":["1"],"k":5}`, 400, []string{"k"}, "unknown field; allowed: user_id, session_id, items, context, explain"},

@@ -86,6 +86,7 @@ var badSessions = []struct {
 	{"unknown event", `{"session_items":[{"item_id":"a","event":"view"},{"item_id":"b","event":"view"},{"item_id":"c","event":"wishlist"}]}`,
 		[]string{"context.session_items[2].event"}, "must be one of view, cart, purchase"},
 	{"missing item_id", `{"session_items":[{"event":"view"}]}`, []string{"context.session_items[0].item_id"}, "is required"},
+	{"empty item_id", `{"session_items":[{"item_id":"","event":"view"}]}`, []string{"context.session_items[0].item_id"}, "must not be empty: an item id"},
 	{"missing event", `{"session_items":[{"item_id":"a"}]}`, []string{"context.session_items[0].event"}, "is required"},
 	{"item_id a number", `{"session_items":[{"item_id":85123,"event":"view"}]}`, []string{"context.session_items[0].item_id"}, "must be a string"},
 	{"null item_id", `{"session_items":[{"item_id":null,"event":"cart"}]}`, []string{"context.session_items[0].item_id"}, "must be a string"},

@@ -313,3 +313,31 @@ func TestRealDocument(t *testing.T) {
 		d.CheckT(t, tc.method, tc.path, resp.StatusCode, resp.Header, body)
 	}
 }
+
+func TestValidateStringLength(t *testing.T) {
+	d := apitest.MustParse(t, []byte(strings.Replace(doc, `"tags": {"type": ["array", "null"], "items": {"type": "string"}}`,
+		`"tags": {"type": ["array", "null"], "items": {"type": "string", "minLength": 1, "maxLength": 3}}`, 1)))
+	for tags, want := range map[string]string{
+		`["a","abc"]`: "",
+		`["é€😀"]`:     "", // three characters, nine bytes
+		`[""]`:        "a string of 0 characters violates minLength 1",
+		`["abcd"]`:    "a string of 4 characters violates maxLength 3",
+	} {
+		v, err := apitest.ParseJSON([]byte(`{"request_id":"r","n":1,"tags":` + tags + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.Validate("#/components/schemas/Thing", v)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("tags %s: %v", tags, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("tags %s: Validate = %v, want an error mentioning %q", tags, err, want)
+		}
+	}
+	for _, bad := range []string{`"minLength": -1`, `"maxLength": 1.5`, `"minLength": "1"`} {
+		if _, err := apitest.Parse([]byte(strings.Replace(doc, `"items": {"type": "string"}`, `"items": {"type": "string"}, `+bad, 1))); err == nil {
+			t.Errorf("Parse accepted %s", bad)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 )
 
 // findSchemas walks a part of the document that is not itself a schema and
@@ -71,7 +72,7 @@ func (d *Document) checkSchema(s any, at string, errs *[]string) {
 			if _, ok := number(v); !ok {
 				fail("%s is not a number", k)
 			}
-		case "minItems", "maxItems":
+		case "minItems", "maxItems", "minLength", "maxLength":
 			if n, ok := number(v); !ok || n < 0 || n != math.Trunc(n) {
 				fail("%s is not a non-negative integer", k)
 			}
@@ -191,6 +192,17 @@ func (d *Document) validate(schema map[string]any, v any, path string) []string 
 			limit, _ := number(rule)
 			if key == "minItems" && float64(len(a)) < limit || key == "maxItems" && float64(len(a)) > limit {
 				fail("%d items violate %s %v", len(a), key, limit)
+			}
+		case "minLength", "maxLength":
+			str, ok := v.(string)
+			if !ok {
+				continue
+			}
+			// JSON Schema counts characters (code points), not bytes.
+			n, limit := utf8.RuneCountInString(str), 0.0
+			limit, _ = number(rule)
+			if key == "minLength" && float64(n) < limit || key == "maxLength" && float64(n) > limit {
+				fail("a string of %d characters violates %s %v", n, key, limit)
 			}
 		case "uniqueItems":
 			a, ok := v.([]any)
