@@ -199,8 +199,8 @@ func (d *Document) validate(schema map[string]any, v any, path string) []string 
 				continue
 			}
 			// JSON Schema counts characters (code points), not bytes.
-			n, limit := utf8.RuneCountInString(str), 0.0
-			limit, _ = number(rule)
+			n := utf8.RuneCountInString(str)
+			limit, _ := number(rule)
 			if key == "minLength" && float64(n) < limit || key == "maxLength" && float64(n) > limit {
 				fail("a string of %d characters violates %s %v", n, key, limit)
 			}
