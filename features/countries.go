@@ -8,12 +8,14 @@ import "strings"
 // case or surrounding spaces, and also by its ISO 3166-1 alpha-2 code or a
 // common English name where the data spells it otherwise ("IE" and
 // "Ireland" for "EIRE"). Only countries with their own popular list (see
-// Countries) are matched; any other name comes back as given.
+// Countries) are matched; any other name comes back trimmed, so a blank
+// one comes back "" and names no country.
 func (it *Items) Country(name string) string {
 	if _, ok := it.country[name]; ok {
 		return name
 	}
-	if c, ok := it.countryKeys[strings.ToLower(strings.TrimSpace(name))]; ok {
+	name = strings.TrimSpace(name)
+	if c, ok := it.countryKeys[strings.ToLower(name)]; ok {
 		return c
 	}
 	return name

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tailorhq/tailor/cf"
@@ -85,9 +84,9 @@ func (r *run) profile(ctx context.Context) {
 		}
 		r.country = r.prof.Country
 	}
-	// A blank country names none (the lookup trims spaces): the profile's stands.
-	if c := r.req.Context["country"]; strings.TrimSpace(c) != "" {
-		r.country = r.s.deps.Items.Country(c)
+	// A country the request names (none when blank) replaces the profile's.
+	if c := r.s.deps.Items.Country(r.req.Context["country"]); c != "" {
+		r.country = c
 	}
 }
 
@@ -260,35 +259,34 @@ func (r *run) rerank(ctx context.Context, cs []cand) error {
 	}
 	r.sc.fcs = fcs
 	defaulted := r.s.asm.Rows(fcs, rows)
+	// The probabilities reach the candidates only once the breaker has
+	// accepted them: an answer that came after the deadline is a timeout,
+	// and the flow (and explain) must not use it.
+	var p []float32
 	err := r.guarded(ctx, r.s.deps.PropensityBreaker, r.s.deps.Propensity.NameVersion(), func(ctx context.Context) error {
 		// Features the customer or item lacked took their declared default.
 		trace.SpanFromContext(ctx).SetAttributes(telemetry.AttrFeaturesDefaulted.Int(defaulted))
-		p, err := r.s.deps.Propensity.Predict(ctx, rows, len(cs))
+		out, err := r.s.deps.Propensity.Predict(ctx, rows, len(cs))
 		if err != nil {
 			return err
 		}
-		if len(p) != len(cs) {
-			return fmt.Errorf("propensity returned %d values for %d rows: %w", len(p), len(cs), fallback.ErrBadOutput)
+		if len(out) != len(cs) {
+			return fmt.Errorf("propensity returned %d values for %d rows: %w", len(out), len(cs), fallback.ErrBadOutput)
 		}
-		if err := checkFinite("propensity", p, true); err != nil {
+		if err := checkFinite("propensity", out, true); err != nil {
 			return err
 		}
-		for i := range cs {
-			cs[i].prob, cs[i].hasProb = float64(p[i]), true
-			cs[i].score = cs[i].prob
-		}
-		r.fuse(cs)
+		p = out
 		return nil
 	})
 	if err != nil {
-		// A late answer (a timeout) filled in the probabilities before the
-		// breaker refused it; the flow does not use them, so neither may
-		// explain.
-		for i := range cs {
-			cs[i].prob, cs[i].hasProb = 0, false
-		}
 		return err
 	}
+	for i := range cs {
+		cs[i].prob, cs[i].hasProb = float64(p[i]), true
+		cs[i].score = cs[i].prob
+	}
+	r.fuse(cs)
 	r.models = append(r.models, r.s.deps.Propensity.NameVersion())
 	return nil
 }

@@ -120,7 +120,7 @@ func TestRankFallbacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			// explain quotes what answered, and only that.
-			if why := resp.Items[0].Reasons[len(resp.Items[0].Reasons)-1]; tc.models != nil && slices.Contains(tc.models, "propensity@test") {
+			if why := resp.Items[0].Reasons[len(resp.Items[0].Reasons)-1]; slices.Contains(tc.models, "propensity@test") {
 				if hasCF := slices.Contains(tc.models, "cf@test"); !strings.Contains(why, "; propensity ") || strings.Contains(why, "no CF score") == hasCF {
 					t.Errorf("explain %q, with models %v", why, tc.models)
 				}

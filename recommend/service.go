@@ -28,7 +28,7 @@ type Catalog interface {
 	Popular() []int
 	PopularIn(country string) []int
 	// Country returns the catalog's spelling of a country a request names
-	// (another case, an ISO code), or the name as given.
+	// (another case, an ISO code), or the name trimmed ("" when blank).
 	Country(name string) string
 }
 

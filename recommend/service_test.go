@@ -55,7 +55,7 @@ func (w *world) Popular() []int { // in index order
 	return out
 }
 func (w *world) PopularIn(country string) []int { return w.countries[country] }
-func (w *world) Country(name string) string     { return name }
+func (w *world) Country(name string) string     { return strings.TrimSpace(name) }
 func (w *world) Index(id string) (int, bool) {
 	for j, it := range w.items {
 		if it.ID == id {
