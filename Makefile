@@ -60,7 +60,7 @@ test: deps ## go vet and the whole test suite, with ONNX Runtime (CI passes thro
 models: ## retrain models/ and data/features/ from data/online-retail/
 	@$(with_ort) $(GO) run ./cmd/train
 
-evaluate: ## offline quality benchmark; writes benchmarks/RESULTS.md and the validation block of models/*.card.json
+evaluate: build ## offline quality benchmark (also over HTTP through bin/tailor-serve); writes benchmarks/RESULTS.md and the validation block of models/*.card.json
 	@$(with_ort) $(GO) run ./benchmarks/quality
 
 bench: build ## load, latency, memory and start-up benchmark on loopback; writes benchmarks/RESULTS.md

@@ -36,9 +36,10 @@ func updateCards(fs *flag.FlagSet, dir string, run cardsRun, w io.Writer) error 
 	}
 	var moved []string
 	fs.VisitAll(func(f *flag.Flag) {
-		// Every flag but where the figures are written changes what is
-		// measured: the data, the split, the recipe or the baselines.
-		if f.Name != "results" && f.Name != "cards" && f.Value.String() != f.DefValue {
+		// Every flag but where the figures are written and whether the
+		// server binary is asked too changes what is measured: the data,
+		// the split, the recipe or the baselines.
+		if f.Name != "results" && f.Name != "cards" && f.Name != "server-bin" && f.Value.String() != f.DefValue {
 			moved = append(moved, fmt.Sprintf("-%s=%s", f.Name, f.Value))
 		}
 	})

@@ -161,6 +161,27 @@ func TestWriteCards(t *testing.T) {
 	}
 }
 
+// TestWriteCardsWithoutTheHTTPRow: skipping the over-HTTP row changes no
+// figure, so the cards are written all the same.
+func TestWriteCardsWithoutTheHTTPRow(t *testing.T) {
+	dir := t.TempDir()
+	before := shippedCards(t, dir)
+	fs := flag.NewFlagSet("quality", flag.ContinueOnError)
+	fs.String("server-bin", "bin/tailor-serve", "")
+	if err := fs.Parse([]string{"-server-bin="}); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	if err := updateCards(fs, dir, fakeRun(), &log); err != nil {
+		t.Fatal(err)
+	}
+	for card, old := range before {
+		if c, b := readCard(t, filepath.Join(dir, card)); c.Validation == nil || bytes.Equal(b, old) {
+			t.Errorf("%s was not written; log: %q", card, log.String())
+		}
+	}
+}
+
 func TestWriteCardsRefuses(t *testing.T) {
 	for _, arg := range []string{"-baselines=false", "-trees=false", "-discover-model=false", "-label-months=1", "-label-windows=2", "-cut=2011-07-01"} {
 		t.Run("a flag away from the shipped recipe: "+arg, func(t *testing.T) {

@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
 	discover := fs.Bool("discover-model", trainer.DefaultDiscover, "give the propensity model a discover-mode sub-model trained on discover candidates alone, with the co-purchase feature (false: one model for both modes, for ablations)")
 	ownWeight := fs.Float64("own-order-weight", recommend.DefaultOwnOrderWeight, "weight of the buy-again order in the served flow's blend (recommend.Config.OwnOrderWeight; negative: the propensity order alone, for ablations)")
+	serverBin := fs.String("server-bin", "bin/tailor-serve", "server binary to ask the served flow's questions again over loopback HTTP, which must give the same answers (`make build`); empty: skip that row")
 	cardsDir := fs.String("cards", "models", "directory whose cf and propensity cards get the validation figures; empty: leave the cards alone")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -113,6 +114,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, *ownWeight, trainTime.Round(time.Second))
 	baselines := rows
 	rows = append(rows, cfOnly, tailor)
+	if *serverBin != "" {
+		h, err := startHTTP(ctx, *serverBin, flow, cut)
+		if err != nil {
+			return err
+		}
+		defer h.stop()
+		viaHTTP := evaluate.Evaluate(split, "Tailor over HTTP (bin/tailor-serve on the same models, POST /v1/recommendations)", h, k)
+		if err := h.check(); err != nil {
+			return err
+		}
+		viaHTTP.Notes = fmt.Sprintf("%d requests over loopback, every answer identical to the served flow's above", h.requests)
+		rows = append(rows, viaHTTP)
+	}
 
 	section := report(rows, split, args, time.Since(start))
 	fmt.Fprint(stdout, section)
@@ -140,7 +154,9 @@ func report(rows []evaluate.Result, split *evaluate.Split, args []string, took t
 		"(fit before 2011-07-01, validate on July and August 2011); the test months are never seen. " +
 		"Tailor's CF-alone row scores with the Go computation of cf.onnx (`trainer` tests hold the ONNX file to the same outputs); " +
 		"the served-flow row calls recommend.Service, the code behind POST /v1/recommendations, with the models loaded through ONNX Runtime: " +
-		"mode auto for all items, mode discover for new items.\n")
+		"mode auto for all items, mode discover for new items. " +
+		"The over-HTTP row, when present, asks the same questions of bin/tailor-serve started on the same model and feature files " +
+		"(recency at the cut, answer cache off) and the command fails unless every answer is identical to the served flow's.\n")
 	fmt.Fprintf(&b, "%s\n", endMarker)
 	return b.String()
 }

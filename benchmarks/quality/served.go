@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/tailorhq/tailor/fallback"
@@ -22,7 +23,22 @@ import (
 // uncertainty gate and the rule chain.
 type served struct {
 	svc   *recommend.Service
+	dir   string // models/ and features/ as the server reads them
 	close func()
+
+	mu      sync.Mutex
+	answers map[string][]string // by answerKey, for overHTTP to compare with
+}
+
+// answerKey names one question: a customer in a mode.
+func answerKey(customer, mode string) string { return mode + "\x00" + customer }
+
+// answer returns the flow's answer to the question key, if it was asked.
+func (s *served) answer(key string) ([]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids, ok := s.answers[key]
+	return ids, ok
 }
 
 func newServed(ctx context.Context, m *trainer.Models, ownOrderWeight float64, log *slog.Logger) (_ *served, err error) {
@@ -31,7 +47,7 @@ func newServed(ctx context.Context, m *trainer.Models, ownOrderWeight float64, l
 		return nil, err
 	}
 	var closers []func() error
-	s := &served{close: func() {
+	s := &served{dir: dir, answers: make(map[string][]string), close: func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			_ = closers[i]()
 		}
@@ -122,5 +138,8 @@ func (s *served) Recommend(customer string, k int, skip func(item string) bool) 
 		}
 		ids = append(ids, it.ID)
 	}
+	s.mu.Lock()
+	s.answers[answerKey(customer, string(req.Mode))] = ids
+	s.mu.Unlock()
 	return ids
 }
