@@ -12,10 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/tailorhq/tailor/dataset"
 )
 
 // Bucket names and meta keys of the bbolt file.
@@ -92,14 +95,25 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 func (s *BoltStore) Close() error { return s.db.Close() }
 
 // Profile returns the customer's profile, freshly decoded (the caller may
-// keep or modify it), or an error wrapping ErrNotFound.
+// keep or modify it), or an error wrapping ErrNotFound. An id not found as
+// given is tried as the data set's CustomerID ("17850.0", " 17850 " and
+// "17850" name the same customer).
 func (s *BoltStore) Profile(ctx context.Context, id string) (*CustomerProfile, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var p *CustomerProfile
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(profilesBucket).Get([]byte(id))
+		b := tx.Bucket(profilesBucket)
+		v := b.Get([]byte(id))
+		if v == nil {
+			// The profiles are keyed as the data set reader writes
+			// customers ("17850"); an id as the data set's files write it
+			// ("17850.0"), or with spaces around it, names the same one.
+			if c, err := dataset.CustomerID(strings.TrimSpace(id)); err == nil && c != id {
+				v = b.Get([]byte(c))
+			}
+		}
 		if v == nil {
 			return notFound(id)
 		}

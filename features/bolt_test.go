@@ -119,7 +119,14 @@ func TestBoltServesTheRealCustomers(t *testing.T) {
 		t.Fatalf("Meta = %+v, %v", m, err)
 	}
 
-	for _, id := range []string{"99999", "", "17850.0"} {
+	// An id as the data set's files write it (CustomerID "17850.0"), or
+	// with spaces around it, names the stored customer; nothing else does.
+	for _, id := range []string{"17850.0", " 17850 ", "17850.00", "\t17850.0\n"} {
+		if p, err := s.Profile(ctx, id); err != nil || p.ID != "17850" || len(p.Items) == 0 {
+			t.Errorf("Profile(%q) = %+v, %v; want customer 17850", id, p, err)
+		}
+	}
+	for _, id := range []string{"99999", "99999.0", "", " ", "17850.5", "-17850", "17850a", "1785"} {
 		p, err := s.Profile(ctx, id)
 		if !errors.Is(err, features.ErrNotFound) || p != nil {
 			t.Errorf("Profile(%q) = %v, %v; want an error wrapping ErrNotFound", id, p, err)

@@ -217,6 +217,12 @@ func TestEndToEnd(t *testing.T) {
 	if again.RequestID == known.RequestID || len(again.Items) != len(known.Items) || again.Items[0].ID != known.Items[0].ID || again.Items[0].Score != known.Items[0].Score {
 		t.Errorf("the same request again: %+v\nfirst: %+v", again, known)
 	}
+	// The id as the data set's files write it (CustomerID "17850.0") is the
+	// same customer, answered the same way.
+	_, _, _, raw := post(t, base+"/v1/recommendations", `{"user_id":"17850.0","k":5,"explain":true}`)
+	if raw.Degraded || len(raw.Items) != len(known.Items) || raw.Items[0].ID != known.Items[0].ID || raw.Items[0].Score != known.Items[0].Score {
+		t.Errorf("customer 17850.0: %+v\nas 17850: %+v", raw, known)
+	}
 	// An unknown one: a labelled fallback.
 	_, _, _, unknown := post(t, base+"/v1/recommendations", `{"user_id":"no-such-customer","k":5,"context":{"country":"Germany"}}`)
 	if !unknown.Degraded || unknown.FallbackReason == "" || len(unknown.Items) != 5 || !strings.HasPrefix(unknown.Items[0].Source, "rule:") {
