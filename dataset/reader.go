@@ -324,18 +324,6 @@ func (rd *reader) customer(raw string) (string, error) {
 	if c, ok := rd.customers[raw]; ok {
 		return c, nil
 	}
-	c, err := CustomerID(raw)
-	if err != nil {
-		return "", err
-	}
-	rd.customers[strings.Clone(raw)] = c
-	return c, nil
-}
-
-// CustomerID returns the customer a CustomerID of the data set names: it
-// must be a non-negative whole number, and is returned without a decimal
-// part, so "17850.0" and "17850" are both customer "17850".
-func CustomerID(raw string) (string, error) {
 	f, err := strconv.ParseFloat(raw, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return "", fmt.Errorf("invalid customer id %q", raw)
@@ -343,7 +331,9 @@ func CustomerID(raw string) (string, error) {
 	if f < 0 || f != math.Trunc(f) || f >= 1<<53 {
 		return "", fmt.Errorf("customer id %q is not a non-negative whole number", raw)
 	}
-	return strconv.FormatInt(int64(f), 10), nil
+	c := strconv.FormatInt(int64(f), 10)
+	rd.customers[strings.Clone(raw)] = c
+	return c, nil
 }
 
 // item reports whether raw is a product code and returns its upper-cased,

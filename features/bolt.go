@@ -17,8 +17,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/tailorhq/tailor/dataset"
 )
 
 // Bucket names and meta keys of the bbolt file.
@@ -96,8 +94,8 @@ func (s *BoltStore) Close() error { return s.db.Close() }
 
 // Profile returns the customer's profile, freshly decoded (the caller may
 // keep or modify it), or an error wrapping ErrNotFound. An id not found as
-// given is tried as the data set's CustomerID ("17850.0", " 17850 " and
-// "17850" name the same customer).
+// given is tried as customerKey reads it, so "17850.0" and " 17850 " find
+// customer "17850".
 func (s *BoltStore) Profile(ctx context.Context, id string) (*CustomerProfile, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -106,13 +104,8 @@ func (s *BoltStore) Profile(ctx context.Context, id string) (*CustomerProfile, e
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(profilesBucket)
 		v := b.Get([]byte(id))
-		if v == nil {
-			// The profiles are keyed as the data set reader writes
-			// customers ("17850"); an id as the data set's files write it
-			// ("17850.0"), or with spaces around it, names the same one.
-			if c, err := dataset.CustomerID(strings.TrimSpace(id)); err == nil && c != id {
-				v = b.Get([]byte(c))
-			}
+		if c, ok := customerKey(id); v == nil && ok {
+			v = b.Get([]byte(c))
 		}
 		if v == nil {
 			return notFound(id)
@@ -289,4 +282,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.h.Write(p[:n])
 	c.n += int64(n)
 	return n, err
+}
+
+// customerKey reads an id the way the data set's files write a CustomerID:
+// digits, then optionally a point and zeros ("17850.0"), with ASCII spaces
+// around it; it returns the digits, the key the profiles are stored under,
+// and false when id is not of that form or is already the key. Nothing
+// looser is read: "017850", "1.785e4" and "+17850" stay as given, since a
+// shop's ids may tell such strings apart.
+func customerKey(id string) (string, bool) {
+	s := strings.Trim(id, " \t\r\n")
+	digits, frac, dotted := strings.Cut(s, ".")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" ||
+		(dotted && (frac == "" || strings.Trim(frac, "0") != "")) || digits == id {
+		return "", false
+	}
+	return digits, true
 }

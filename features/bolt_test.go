@@ -120,13 +120,15 @@ func TestBoltServesTheRealCustomers(t *testing.T) {
 	}
 
 	// An id as the data set's files write it (CustomerID "17850.0"), or
-	// with spaces around it, names the stored customer; nothing else does.
+	// with ASCII spaces around it, names the stored customer; no other
+	// spelling of the number does.
 	for _, id := range []string{"17850.0", " 17850 ", "17850.00", "\t17850.0\n"} {
 		if p, err := s.Profile(ctx, id); err != nil || p.ID != "17850" || len(p.Items) == 0 {
 			t.Errorf("Profile(%q) = %+v, %v; want customer 17850", id, p, err)
 		}
 	}
-	for _, id := range []string{"99999", "99999.0", "", " ", "17850.5", "-17850", "17850a", "1785"} {
+	for _, id := range []string{"99999", "99999.0", "", " ", "17850.5", "-17850", "17850a", "1785", "17850.", ".0",
+		"017850", "1.785e4", "+17850", "17_850", "0x45BAp0", "17850.000000000001", "\u00a017850", "17850\u0085", "１７８５０"} {
 		p, err := s.Profile(ctx, id)
 		if !errors.Is(err, features.ErrNotFound) || p != nil {
 			t.Errorf("Profile(%q) = %v, %v; want an error wrapping ErrNotFound", id, p, err)
