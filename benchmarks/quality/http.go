@@ -26,34 +26,44 @@ import (
 // flow's answer to the same question.
 type overHTTP struct {
 	cmd    *exec.Cmd
-	done   chan struct{}
+	done   chan struct{} // closed when the process has exited and its output is copied
 	base   string
 	client *http.Client
-	ctx    context.Context
-	logs   *bytes.Buffer // the server's stderr: the access log and any error
+	// ctx bounds every request: evaluate.Recommender, which Recommend
+	// implements, takes no context of its own.
+	ctx  context.Context
+	logs bytes.Buffer // the server's stderr; read only once done is closed
 
 	mu       sync.Mutex
 	requests int
-	differ   int   // answers unlike the in-process flow's
-	err      error // the first request that failed
+	differ   int    // answers unlike the in-process flow's
+	first    string // the first of them: the question and both answers
+	err      error  // the first request that failed
 	want     func(key string) ([]string, bool)
 }
 
-// startHTTP starts bin (bin/tailor-serve) on s's models and features and
-// waits until /readyz says 200.
-func startHTTP(ctx context.Context, bin string, s *served, cut time.Time) (_ *overHTTP, err error) {
-	h := &overHTTP{done: make(chan struct{}), client: &http.Client{Timeout: 10 * time.Second}, ctx: ctx, logs: new(bytes.Buffer), want: s.answer}
+// startHTTP starts bin on s's models and features and waits until /readyz
+// says 200. The server gets none of this process's TAILOR_* and OTEL_*
+// variables, only the settings the comparison needs and ortLib.
+func startHTTP(ctx context.Context, bin, ortLib string, s *served, cut time.Time) (_ *overHTTP, err error) {
+	h := &overHTTP{done: make(chan struct{}), client: &http.Client{Timeout: 30 * time.Second}, ctx: ctx, want: s.answer}
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "TAILOR_") || strings.HasPrefix(kv, "OTEL_")
+	})
+	cmd.Env = append(cmd.Env,
+		"TAILOR_ONNXRUNTIME_LIB="+ortLib,
 		"TAILOR_ADDR=127.0.0.1:0",
 		"TAILOR_MODELS_DIR="+filepath.Join(s.dir, "models"),
 		"TAILOR_FEATURES_DIR="+filepath.Join(s.dir, "features"),
 		"TAILOR_STORE_PATH="+filepath.Join(s.dir, "http-profiles.db"),
 		"TAILOR_REFERENCE_TIME="+cut.Format(time.DateOnly),
+		"TAILOR_MODEL_TIMEOUT="+evalModelTimeout.String(),
 		"TAILOR_DRAIN_DELAY=0s",
 		"TAILOR_ANSWER_CACHE_TTL=0s", // every answer computed, none reused
+		"OTEL_SDK_DISABLED=true",
 	)
-	cmd.Stderr = &syncWriter{w: h.logs}
+	cmd.Stderr = &h.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
@@ -65,7 +75,7 @@ func startHTTP(ctx context.Context, bin string, s *served, cut time.Time) (_ *ov
 	}
 	h.cmd = cmd
 	addr := make(chan string, 1)
-	go func() {
+	go func() { // ends when the process closes its stdout
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if a, ok := strings.CutPrefix(sc.Text(), "tailor-serve listening on "); ok {
@@ -80,38 +90,52 @@ func startHTTP(ctx context.Context, bin string, s *served, cut time.Time) (_ *ov
 	defer func() {
 		if err != nil {
 			h.stop()
-			err = fmt.Errorf("%s: %w\n%s", bin, err, h.logs.String())
+			err = fmt.Errorf("%s: %w%s", bin, err, h.logTail())
 		}
 	}()
 	select {
 	case h.base = <-addr:
 	case <-h.done:
 		return nil, errors.New("exited before it listened")
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	case <-time.After(30 * time.Second):
 		return nil, errors.New("no listening address within 30s")
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if ready, err := h.ready(); err == nil && ready {
+			return h, nil
+		}
 		if time.Now().After(deadline) {
 			return nil, errors.New("/readyz not 200 within 60s")
 		}
 		select {
 		case <-h.done:
 			return nil, errors.New("exited before it was ready")
-		default:
-		}
-		resp, err := h.client.Get(h.base + "/readyz")
-		if err != nil {
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return h, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// stop sends SIGTERM and waits for the process to exit.
+// ready reports whether /readyz says 200.
+func (h *overHTTP) ready() (bool, error) {
+	req, err := http.NewRequestWithContext(h.ctx, http.MethodGet, h.base+"/readyz", nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, nil
+}
+
+// stop sends SIGTERM and waits for the process to exit; it is safe to call
+// more than once.
 func (h *overHTTP) stop() {
 	if h.cmd == nil || h.cmd.Process == nil {
 		return
@@ -123,6 +147,17 @@ func (h *overHTTP) stop() {
 		_ = h.cmd.Process.Kill()
 		<-h.done
 	}
+}
+
+// logTail is the end of the server's stderr, once it has exited.
+func (h *overHTTP) logTail() string {
+	select {
+	case <-h.done:
+	default:
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(h.logs.String()), "\n")
+	return "\nthe server's last lines:\n" + strings.Join(lines[max(0, len(lines)-20):], "\n")
 }
 
 // Recommend implements evaluate.Recommender with POST /v1/recommendations:
@@ -145,6 +180,9 @@ func (h *overHTTP) Recommend(customer string, k int, skip func(item string) bool
 		return nil
 	}
 	if want, ok := h.want(answerKey(customer, mode)); !ok || !slices.Equal(ids, want) {
+		if h.differ == 0 {
+			h.first = fmt.Sprintf("customer %s, mode %s: over HTTP %v, in process %v", customer, mode, ids, want)
+		}
 		h.differ++
 	}
 	return ids
@@ -187,29 +225,18 @@ func (h *overHTTP) ask(customer string, k int, mode string) ([]string, error) {
 	return ids, nil
 }
 
-// check returns the first failed request, or an error when any answer
-// differs from the in-process flow's.
+// check stops the server and returns the first failed request, or an error
+// when any answer differs from the in-process flow's; either way with the
+// end of the server's log.
 func (h *overHTTP) check() error {
+	h.stop()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
-		return fmt.Errorf("over HTTP: %w", h.err)
+		return fmt.Errorf("over HTTP: %w%s", h.err, h.logTail())
 	}
 	if h.differ > 0 {
-		return fmt.Errorf("over HTTP: %d of %d answers differ from the in-process flow's", h.differ, h.requests)
+		return fmt.Errorf("over HTTP: %d of %d answers differ from the in-process flow's; the first: %s%s", h.differ, h.requests, h.first, h.logTail())
 	}
 	return nil
-}
-
-// syncWriter lets the process's stderr copier and a failing start share a
-// buffer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

@@ -64,8 +64,9 @@ func TestOverHTTPComparesEveryAnswer(t *testing.T) {
 
 	other := newH(map[string][]string{answerKey("2", "auto"): {"A", "B"}}) // the flow ordered them otherwise
 	other.Recommend("2", 10, nil)
-	if err := other.check(); err == nil || !strings.Contains(err.Error(), "1 of 1 answers differ") {
-		t.Errorf("a reordered answer: check() = %v, want 1 of 1 differing", err)
+	if err := other.check(); err == nil || !strings.Contains(err.Error(), "1 of 1 answers differ") ||
+		!strings.Contains(err.Error(), "customer 2, mode auto: over HTTP [B A], in process [A B]") {
+		t.Errorf("a reordered answer: check() = %v, want 1 of 1 differing, named with both answers", err)
 	}
 
 	failed := newH(answers)

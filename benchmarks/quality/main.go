@@ -114,13 +114,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, *ownWeight, trainTime.Round(time.Second))
 	baselines := rows
 	rows = append(rows, cfOnly, tailor)
-	if *serverBin != "" {
-		h, err := startHTTP(ctx, *serverBin, flow, cut)
+	switch {
+	case *serverBin == "":
+	case *ownWeight != recommend.DefaultOwnOrderWeight:
+		// The server has no setting for the blend's weight.
+		fmt.Fprintf(stderr, "quality: no over-HTTP row: the server always blends with weight %g, not -own-order-weight=%g\n", recommend.DefaultOwnOrderWeight, *ownWeight)
+	default:
+		h, err := startHTTP(ctx, *serverBin, getenv("TAILOR_ONNXRUNTIME_LIB"), flow, cut)
 		if err != nil {
 			return err
 		}
 		defer h.stop()
-		viaHTTP := evaluate.Evaluate(split, "Tailor over HTTP (bin/tailor-serve on the same models, POST /v1/recommendations)", h, k)
+		viaHTTP := evaluate.Evaluate(split, fmt.Sprintf("Tailor over HTTP (%s on the same models, POST /v1/recommendations)", *serverBin), h, k)
 		if err := h.check(); err != nil {
 			return err
 		}
@@ -156,7 +161,8 @@ func report(rows []evaluate.Result, split *evaluate.Split, args []string, took t
 		"the served-flow row calls recommend.Service, the code behind POST /v1/recommendations, with the models loaded through ONNX Runtime: " +
 		"mode auto for all items, mode discover for new items. " +
 		"The over-HTTP row, when present, asks the same questions of bin/tailor-serve started on the same model and feature files " +
-		"(recency at the cut, answer cache off) and the command fails unless every answer is identical to the served flow's.\n")
+		"(recency at the cut, answer cache off, none of the caller's TAILOR_* or OTEL_* variables) and the command fails unless every answer is identical to the served flow's. " +
+		"Both give each model call 10 s instead of the server's default 50 ms, so that a busy machine cannot change an answer.\n")
 	fmt.Fprintf(&b, "%s\n", endMarker)
 	return b.String()
 }

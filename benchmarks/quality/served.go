@@ -30,6 +30,10 @@ type served struct {
 	answers map[string][]string // by answerKey, for overHTTP to compare with
 }
 
+// evalModelTimeout is the deadline of each model call in the evaluation,
+// in process and in the server it starts.
+const evalModelTimeout = 10 * time.Second
+
 // answerKey names one question: a customer in a mode.
 func answerKey(customer, mode string) string { return mode + "\x00" + customer }
 
@@ -94,10 +98,13 @@ func newServed(ctx context.Context, m *trainer.Models, ownOrderWeight float64, l
 	if _, err := store.ImportIfChanged(ctx, featuresDir); err != nil {
 		return nil, err
 	}
-	// The server's defaults (cmd/serve): breakers, gate and rules. Recency is
-	// measured at the cut, as the server measures it at the model's data end.
+	// The server's defaults (cmd/serve): breakers, gate and rules, but a
+	// model deadline of evalModelTimeout instead of 50 ms: an offline run
+	// measures answers, and a deadline missed on a busy machine would change
+	// one. Recency is measured at the cut, as the server measures it at the
+	// model's data end.
 	breaker := func(name string) *fallback.Breaker {
-		return fallback.NewBreaker(name, fallback.BreakerConfig{}, fallback.Hooks{})
+		return fallback.NewBreaker(name, fallback.BreakerConfig{Timeout: evalModelTimeout}, fallback.Hooks{})
 	}
 	cut := m.Cut
 	s.svc, err = recommend.New(recommend.Config{Now: func() time.Time { return cut }, Uncertainty: fallback.Uncertainty{MinHistoryItems: 1},
