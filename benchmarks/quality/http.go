@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,8 +45,9 @@ type overHTTP struct {
 
 // startHTTP starts bin on s's models and features and waits until /readyz
 // says 200. The server gets none of this process's TAILOR_* and OTEL_*
-// variables, only the settings the comparison needs and ortLib.
-func startHTTP(ctx context.Context, bin, ortLib string, s *served, cut time.Time) (_ *overHTTP, err error) {
+// variables, only the settings the comparison needs (the blend's weight
+// among them) and ortLib.
+func startHTTP(ctx context.Context, bin, ortLib string, s *served, cut time.Time, ownOrderWeight float64) (_ *overHTTP, err error) {
 	h := &overHTTP{done: make(chan struct{}), client: &http.Client{Timeout: 30 * time.Second}, ctx: ctx, want: s.answer}
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
@@ -59,6 +61,7 @@ func startHTTP(ctx context.Context, bin, ortLib string, s *served, cut time.Time
 		"TAILOR_STORE_PATH="+filepath.Join(s.dir, "http-profiles.db"),
 		"TAILOR_REFERENCE_TIME="+cut.Format(time.DateOnly),
 		"TAILOR_MODEL_TIMEOUT="+evalModelTimeout.String(),
+		"TAILOR_OWN_ORDER_WEIGHT="+strconv.FormatFloat(ownOrderWeight, 'g', -1, 64),
 		"TAILOR_DRAIN_DELAY=0s",
 		"TAILOR_ANSWER_CACHE_TTL=0s", // every answer computed, none reused
 		"OTEL_SDK_DISABLED=true",

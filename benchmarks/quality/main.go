@@ -114,13 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, *ownWeight, trainTime.Round(time.Second))
 	baselines := rows
 	rows = append(rows, cfOnly, tailor)
-	switch {
-	case *serverBin == "":
-	case *ownWeight != recommend.DefaultOwnOrderWeight:
-		// The server has no setting for the blend's weight.
-		fmt.Fprintf(stderr, "quality: no over-HTTP row: the server always blends with weight %g, not -own-order-weight=%g\n", recommend.DefaultOwnOrderWeight, *ownWeight)
-	default:
-		h, err := startHTTP(ctx, *serverBin, getenv("TAILOR_ONNXRUNTIME_LIB"), flow, cut)
+	if *serverBin != "" {
+		h, err := startHTTP(ctx, *serverBin, getenv("TAILOR_ONNXRUNTIME_LIB"), flow, cut, *ownWeight)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tailorhq/tailor/recommend"
 	"github.com/tailorhq/tailor/telemetry"
 )
 
@@ -29,7 +30,8 @@ type config struct {
 	breakerOpenFor  time.Duration
 	minHistory      int
 	minSpread       float64
-	referenceTime   string // "model" (the data's end), "now", or YYYY-MM-DD
+	ownOrderWeight  float64 // negative: the propensity model's order alone
+	referenceTime   string  // "model" (the data's end), "now", or YYYY-MM-DD
 	bodyLimit       int64
 	cacheMaxCost    int64
 	cacheTTL        time.Duration
@@ -66,6 +68,13 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		}
 		fs.IntVar(p, name, v, usage+" ("+env+")")
 	}
+	floatVar := func(p *float64, name, env string, def float64, usage string) {
+		v, e := strconv.ParseFloat(or(env, strconv.FormatFloat(def, 'g', -1, 64)), 64)
+		if e != nil && err == nil {
+			err = fmt.Errorf("%s: %w", env, e)
+		}
+		fs.Float64Var(p, name, v, usage+" ("+env+")")
+	}
 	durVar := func(p *time.Duration, name, env string, def time.Duration, usage string) {
 		v, e := time.ParseDuration(or(env, def.String()))
 		if e != nil && err == nil {
@@ -79,11 +88,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	intVar(&c.breakerFailures, "breaker-failures", "TAILOR_BREAKER_FAILURES", 5, "consecutive model failures that open its breaker")
 	durVar(&c.breakerOpenFor, "breaker-open-for", "TAILOR_BREAKER_OPEN_FOR", 10*time.Second, "how long an open breaker waits before a trial call")
 	intVar(&c.minHistory, "min-history", "TAILOR_MIN_HISTORY", 1, "customers with fewer distinct items get the rules (uncertain)")
-	minSpread, e := strconv.ParseFloat(or("TAILOR_MIN_SPREAD", "0.05"), 64)
-	if e != nil && err == nil {
-		err = fmt.Errorf("TAILOR_MIN_SPREAD: %w", e)
-	}
-	fs.Float64Var(&c.minSpread, "min-spread", minSpread, "CF scores flatter than this relative spread are uncertain (TAILOR_MIN_SPREAD)")
+	floatVar(&c.minSpread, "min-spread", "TAILOR_MIN_SPREAD", 0.05, "CF scores flatter than this relative spread are uncertain")
+	floatVar(&c.ownOrderWeight, "own-order-weight", "TAILOR_OWN_ORDER_WEIGHT", recommend.DefaultOwnOrderWeight,
+		"weight of the customer's buy-again order against the propensity model's order in the auto-mode blend; a negative value orders by the model alone")
 	bodyLimit, cacheCost := 64<<10, 64<<20
 	intVar(&bodyLimit, "body-limit", "TAILOR_BODY_LIMIT", bodyLimit, "largest request body in bytes")
 	intVar(&cacheCost, "cache-max-cost", "TAILOR_CACHE_MAX_COST", cacheCost, "bytes of customer profiles the cache may hold")
@@ -118,6 +125,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		{c.breakerOpenFor <= 0, "TAILOR_BREAKER_OPEN_FOR", "breaker-open-for", c.breakerOpenFor.String(), "a positive duration"},
 		{c.minHistory == 0, "TAILOR_MIN_HISTORY", "min-history", "0", "1 or more (a negative value turns the test off)"},
 		{c.minSpread == 0 || math.IsNaN(c.minSpread), "TAILOR_MIN_SPREAD", "min-spread", strconv.FormatFloat(c.minSpread, 'g', -1, 64), "a positive number (a negative value turns the test off)"},
+		{c.ownOrderWeight == 0 || math.IsNaN(c.ownOrderWeight) || math.IsInf(c.ownOrderWeight, 0), "TAILOR_OWN_ORDER_WEIGHT", "own-order-weight", strconv.FormatFloat(c.ownOrderWeight, 'g', -1, 64), "a positive weight (a negative value turns the blend off)"},
 		{c.cacheMaxCost < 1, "TAILOR_CACHE_MAX_COST", "cache-max-cost", strconv.FormatInt(c.cacheMaxCost, 10), "1 or more bytes"},
 		{c.cacheTTL <= 0, "TAILOR_CACHE_TTL", "cache-ttl", c.cacheTTL.String(), "a positive duration"},
 		{c.answerTTL < 0, "TAILOR_ANSWER_CACHE_TTL", "answer-cache-ttl", c.answerTTL.String(), "0 (off) or a positive duration"},

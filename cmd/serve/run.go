@@ -329,7 +329,8 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 		tel.SetBreakerState(name, b.State())
 		return b
 	}
-	svc, err := recommend.New(recommend.Config{Now: now, Uncertainty: fallback.Uncertainty{MinHistoryItems: cfg.minHistory, MinSpread: cfg.minSpread}},
+	svc, err := recommend.New(recommend.Config{Now: now, Uncertainty: fallback.Uncertainty{MinHistoryItems: cfg.minHistory, MinSpread: cfg.minSpread},
+		OwnOrderWeight: cfg.ownOrderWeight},
 		recommend.Deps{
 			Items: items, Profiles: cache, CF: cf, Propensity: reg.Propensity(),
 			CFBreaker: breaker("cf"), PropensityBreaker: breaker("propensity"),

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -537,6 +539,9 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"zero min history", map[string]string{"TAILOR_MIN_HISTORY": "0"}, "TAILOR_MIN_HISTORY"},
 		{"zero min spread", map[string]string{"TAILOR_MIN_SPREAD": "0"}, "TAILOR_MIN_SPREAD"},
 		{"NaN min spread", map[string]string{"TAILOR_MIN_SPREAD": "NaN"}, "TAILOR_MIN_SPREAD"},
+		{"zero own-order weight", map[string]string{"TAILOR_OWN_ORDER_WEIGHT": "0"}, "TAILOR_OWN_ORDER_WEIGHT"},
+		{"infinite own-order weight", map[string]string{"TAILOR_OWN_ORDER_WEIGHT": "+Inf"}, "TAILOR_OWN_ORDER_WEIGHT"},
+		{"bad own-order weight", map[string]string{"TAILOR_OWN_ORDER_WEIGHT": "half"}, "TAILOR_OWN_ORDER_WEIGHT"},
 		{"negative cache cost", map[string]string{"TAILOR_CACHE_MAX_COST": "-1"}, "TAILOR_CACHE_MAX_COST"},
 		{"negative cache TTL", map[string]string{"TAILOR_CACHE_TTL": "-1s"}, "TAILOR_CACHE_TTL"},
 		{"negative answer TTL", map[string]string{"TAILOR_ANSWER_CACHE_TTL": "-1s"}, "TAILOR_ANSWER_CACHE_TTL"},
@@ -596,4 +601,55 @@ func stalledClient(t *testing.T, base string) {
 		t.Errorf("a stalled request got %q, want a 4xx problem+json", got)
 	}
 	t.Logf("a stalled request got %q", got)
+}
+
+// TestOwnOrderWeightReachesTheBlend: TAILOR_OWN_ORDER_WEIGHT is the weight
+// the served flow blends with. By default an auto answer's score is the
+// blend (the top item scores 1, its propensity less); a negative weight
+// turns the blend off, and every score is then the model's probability.
+func TestOwnOrderWeightReachesTheBlend(t *testing.T) {
+	for _, tc := range []struct {
+		weight  string
+		blended bool
+	}{{"", true}, {"-1", false}} {
+		t.Run("weight "+cmp.Or(tc.weight, "default"), func(t *testing.T) {
+			cfg, err := parse([]string{"serve"}, testEnv(t, map[string]string{"TAILOR_OWN_ORDER_WEIGHT": tc.weight}), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tel, err := telemetry.New(t.Context(), cfg.telemetry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tel.Shutdown(context.Background())
+			log := discardLogger()
+			a := newApp(cfg, log, tel)
+			defer a.close()
+			if err := a.build(t.Context(), cfg, log, tel); err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodPost, "/v1/recommendations", strings.NewReader(`{"user_id":"17850","k":5,"explain":true}`))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			a.handler.ServeHTTP(rec, req)
+			var r recResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || rec.Code != 200 || len(r.Items) != 5 {
+				t.Fatalf("status %d, %v: %s", rec.Code, err, rec.Body)
+			}
+			differ := 0
+			for _, it := range r.Items {
+				var score, prob float64
+				why := it.Reasons[len(it.Reasons)-1]
+				if _, err := fmt.Sscanf(why, "score %g; propensity %g;", &score, &prob); err != nil {
+					t.Fatalf("explain line %q: %v", why, err)
+				}
+				if score != prob {
+					differ++
+				}
+			}
+			if blended := differ > 0; blended != tc.blended || (tc.blended && r.Items[0].Score != 1) {
+				t.Errorf("weight %q: %d of 5 scores differ from the propensity, top score %g; want blended %v", tc.weight, differ, r.Items[0].Score, tc.blended)
+			}
+		})
+	}
 }
