@@ -422,23 +422,31 @@ func TestEndToEnd(t *testing.T) {
 // span exporter and checks the tree: the HTTP span, with the feature fetch
 // (cache hit or miss), each inference (model name@version) and the blend
 // under it, all in the trace the caller's traceparent named.
-func TestSpanTree(t *testing.T) {
-	cfg, err := parse([]string{"serve"}, testEnv(t, nil), io.Discard)
+// builtApp is the server's handler as run builds it from env, without a
+// listener; it is closed when the test ends.
+func builtApp(t *testing.T, env map[string]string, opts ...telemetry.Option) *app {
+	t.Helper()
+	cfg, err := parse([]string{"serve"}, testEnv(t, env), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := tracetest.NewInMemoryExporter()
-	tel, err := telemetry.New(t.Context(), cfg.telemetry, telemetry.WithSpanExporter(mem))
+	tel, err := telemetry.New(t.Context(), cfg.telemetry, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tel.Shutdown(context.Background())
+	t.Cleanup(func() { tel.Shutdown(context.Background()) })
 	log := discardLogger()
 	a := newApp(cfg, log, tel)
-	defer a.close()
+	t.Cleanup(a.close)
 	if err := a.build(t.Context(), cfg, log, tel); err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+func TestSpanTree(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	a := builtApp(t, nil, telemetry.WithSpanExporter(mem))
 	req := httptest.NewRequest(http.MethodPost, "/v1/recommendations", strings.NewReader(`{"user_id":"17850","k":3}`))
 	req.Header.Set("Content-Type", "application/json")
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -613,21 +621,7 @@ func TestOwnOrderWeightReachesTheBlend(t *testing.T) {
 		blended bool
 	}{{"", true}, {"-1", false}} {
 		t.Run("weight "+cmp.Or(tc.weight, "default"), func(t *testing.T) {
-			cfg, err := parse([]string{"serve"}, testEnv(t, map[string]string{"TAILOR_OWN_ORDER_WEIGHT": tc.weight}), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tel, err := telemetry.New(t.Context(), cfg.telemetry)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tel.Shutdown(context.Background())
-			log := discardLogger()
-			a := newApp(cfg, log, tel)
-			defer a.close()
-			if err := a.build(t.Context(), cfg, log, tel); err != nil {
-				t.Fatal(err)
-			}
+			a := builtApp(t, map[string]string{"TAILOR_OWN_ORDER_WEIGHT": tc.weight})
 			req := httptest.NewRequest(http.MethodPost, "/v1/recommendations", strings.NewReader(`{"user_id":"17850","k":5,"explain":true}`))
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
