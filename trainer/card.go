@@ -114,13 +114,14 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 		Method:     method,
 		Parameters: params,
 		Inputs:     map[string]string{model.PropensityInput: fmt.Sprintf("float32 [batch, %d] in feature_names order", len(defs))},
-		Outputs:    map[string]string{model.PropensityOutput: "float32 [batch, 1]: probability that the customer buys the item in the next two months"},
+		Outputs:    map[string]string{model.PropensityOutput: fmt.Sprintf("float32 [batch, 1]: probability that the customer buys the item in the next %s", m.labelSpan())},
 		Features:   feats,
 		Training: map[string]any{
-			"examples": "for every customer with a purchase in [feature_cut, cut): the top CF candidates, every item the customer bought before and popular items (as auto mode gathers them), plus the deeper CF candidates among items the customer never bought (as discover mode gathers them), with features as of feature_cut (CF fitted before feature_cut)",
-			"label":    "1 if the customer bought the item in [feature_cut, cut)",
-			"rows":     m.Report.PropensityRows, "positives": m.Report.PropensityPos, "customers": m.Report.PropensityCusts,
-			"iterations": m.Report.PropensityIters, "feature_cut": m.Report.FeatureCut.Format("2006-01-02"),
+			"examples":      "for each label window [from, to) and every customer with a purchase in it: the top CF candidates, every item the customer bought before and popular items (as auto mode gathers them), plus the deeper CF candidates among items the customer never bought (as discover mode gathers them), with features as of from (CF fitted before from)",
+			"label":         "1 if the customer bought the item in [from, to)",
+			"label_windows": m.labelWindows(),
+			"rows":          m.Report.PropensityRows, "positives": m.Report.PropensityPos, "customers": m.Report.PropensityCusts,
+			"iterations": m.Report.PropensityIters,
 		},
 		Metrics: map[string]any{
 			"training_auc":      m.Report.PropensityAUC,
@@ -168,4 +169,26 @@ func aucLogLoss(p propensity.Predictor, d *propensity.Dataset) (auc, logloss flo
 	neg := float64(n) - pos
 	auc = (rankSum - pos*(pos+1)/2) / (pos * neg)
 	return round4(auc), round4(logloss / float64(n))
+}
+
+// labelWindows lists the propensity model's label windows for its card.
+func (m *Models) labelWindows() []map[string]any {
+	out := make([]map[string]any, len(m.Report.LabelWindows))
+	for i, w := range m.Report.LabelWindows {
+		out[i] = map[string]any{"from": w.From.Format("2006-01-02"), "to": w.To.Format("2006-01-02"), "customers": w.Customers}
+	}
+	return out
+}
+
+// labelSpan says how long the label windows are ("month", "2 months").
+func (m *Models) labelSpan() string {
+	if len(m.Report.LabelWindows) == 0 {
+		return "label window"
+	}
+	w := m.Report.LabelWindows[0]
+	months := (w.To.Year()-w.From.Year())*12 + int(w.To.Month()-w.From.Month())
+	if months == 1 {
+		return "month"
+	}
+	return fmt.Sprintf("%d months", months)
 }

@@ -51,8 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	resultsPath := fs.String("results", "benchmarks/RESULTS.md", "file whose quality section is replaced; empty: print only")
 	cutS := fs.String("cut", "2011-09-01", "train before this date")
 	endS := fs.String("end", "2011-11-01", "test until this date (exclusive)")
-	windows := fs.Int("label-windows", trainer.DefaultLabelWindows, "two-month label windows the propensity model learns from")
-	labelMonths := fs.Int("label-months", 0, "months in each label window (0: evaluate.ValidationMonths)")
+	windows := fs.Int("label-windows", trainer.DefaultLabelWindows, "consecutive label windows, ending at the cut, the propensity model learns from")
+	labelMonths := fs.Int("label-months", trainer.DefaultLabelMonths, "months in each label window")
 	withTrees := fs.Bool("trees", true, "boost the propensity model's logistic regression with trainer.DefaultTrees (false: logistic alone, for ablations)")
 	withBaselines := fs.Bool("baselines", true, "also fit and evaluate every baseline (false: Tailor's rows only, for quick experiments)")
 	discover := fs.Bool("discover-model", trainer.DefaultDiscover, "give the propensity model a discover-mode sub-model trained on discover candidates alone, with the co-purchase feature (false: one model for both modes, for ablations)")
@@ -110,8 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer flow.close()
 	tailor := evaluate.Evaluate(split, "**Tailor: the served flow** (cf.onnx + propensity.onnx, mode auto / discover)", flow, k)
-	tailor.Notes = fmt.Sprintf("recommend.Service as the server runs it, models loaded through ONNX Runtime; candidates: top %d CF (%d in discover mode), own items, top %d popular; re-ranked by the propensity model, its order fused with the buy-again order (weight %g); whole pipeline trained in %s",
-		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, *ownWeight, trainTime.Round(time.Second))
+	tailor.Notes = fmt.Sprintf("recommend.Service as the server runs it, models loaded through ONNX Runtime; candidates: top %d CF (%d in discover mode), own items, top %d popular; re-ranked by the propensity model (examples from %d label windows of %d month(s) ending at the cut), its order fused with the buy-again order (weight %g); whole pipeline trained in %s",
+		trainer.CFCandidates, trainer.DiscoverCFCandidates, trainer.PopularCandidates, *windows, *labelMonths, *ownWeight, trainTime.Round(time.Second))
 	baselines := rows
 	rows = append(rows, cfOnly, tailor)
 	if *serverBin != "" {
@@ -151,7 +151,7 @@ func report(rows []evaluate.Result, split *evaluate.Split, args []string, took t
 	b.WriteString("\nAll items: the truth is every distinct item bought in the test period, re-buys included. " +
 		"New items: items bought before the cut are removed from both the recommendations and the truth. " +
 		"Every tuned parameter was chosen on a validation split carved from the training period " +
-		"(fit before 2011-07-01, validate on July and August 2011); the test months are never seen. " +
+		"(fit before 2011-07-01, validate on July and August 2011), and the recipe's choices on the validation windows recorded below; the test months are never tuned on. " +
 		"Tailor's CF-alone row scores with the Go computation of cf.onnx (`trainer` tests hold the ONNX file to the same outputs); " +
 		"the served-flow row calls recommend.Service, the code behind POST /v1/recommendations, with the models loaded through ONNX Runtime: " +
 		"mode auto for all items, mode discover for new items. " +

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), Trees: trainer.DefaultTrees(), LabelWindows: trainer.DefaultLabelWindows, Discover: trainer.DefaultDiscover, Logger: log})
+	m, err := trainer.Train(ps, trainer.Config{Cut: cut, Grid: trainer.DefaultGrid(), Propensity: propensity.DefaultParams(), Trees: trainer.DefaultTrees(), LabelWindows: trainer.DefaultLabelWindows, LabelMonths: trainer.DefaultLabelMonths, Discover: trainer.DefaultDiscover, Logger: log})
 	if err != nil {
 		return err
 	}
