@@ -117,7 +117,7 @@ type Report struct {
 	CFTrials          []CFTrial `json:"cf_trials"`
 	PropensityRows    int       `json:"propensity_rows"`
 	PropensityPos     int       `json:"propensity_positives"`
-	PropensityCusts   int       `json:"propensity_customers"`
+	PropensityCusts   int       `json:"propensity_customers"` // summed over the label windows
 	PropensityIters   int       `json:"propensity_iterations"`
 	PropensityAUC     float64   `json:"propensity_training_auc"`
 	PropensityLogLoss float64   `json:"propensity_training_log_loss"`
