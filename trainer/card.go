@@ -117,7 +117,7 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 		Outputs:    map[string]string{model.PropensityOutput: fmt.Sprintf("float32 [batch, 1]: probability that the customer buys the item in the next %s", m.labelSpan())},
 		Features:   feats,
 		Training: map[string]any{
-			"examples":      "for each label window [from, to) and every customer with a purchase in it: the top CF candidates, every item the customer bought before and popular items (as auto mode gathers them), plus the deeper CF candidates among items the customer never bought (as discover mode gathers them), with features as of from (CF fitted before from)",
+			"examples":      "for each label window [from, to) and every customer with a purchase in it and one before from: the top CF candidates, every item the customer bought before and popular items (as auto mode gathers them), plus the deeper CF candidates among items the customer never bought (as discover mode gathers them), with features as of from (CF fitted before from)",
 			"label":         "1 if the customer bought the item in [from, to)",
 			"label_windows": m.labelWindows(),
 			"rows":          m.Report.PropensityRows, "positives": m.Report.PropensityPos, "customer_windows": m.Report.PropensityCusts,
@@ -182,13 +182,8 @@ func (m *Models) labelWindows() []map[string]any {
 
 // labelSpan says how long the label windows are ("month", "2 months").
 func (m *Models) labelSpan() string {
-	if len(m.Report.LabelWindows) == 0 {
-		return "label window"
-	}
-	w := m.Report.LabelWindows[0]
-	months := (w.To.Year()-w.From.Year())*12 + int(w.To.Month()-w.From.Month())
-	if months == 1 {
+	if m.Report.LabelMonths == 1 {
 		return "month"
 	}
-	return fmt.Sprintf("%d months", months)
+	return fmt.Sprintf("%d months", m.Report.LabelMonths)
 }

@@ -33,10 +33,11 @@ type Config struct {
 	// logit (see DefaultTrees); nil serves the logistic regression alone.
 	Trees *propensity.TreeParams
 	// LabelWindows is how many consecutive LabelMonths-long windows
-	// ending at Cut give the propensity model's examples (default 1).
+	// ending at Cut give the propensity model's examples (zero means 1;
+	// cmd/train uses DefaultLabelWindows).
 	LabelWindows int
-	// LabelMonths is the length of each label window (default
-	// evaluate.ValidationMonths).
+	// LabelMonths is the length of each label window (zero means
+	// evaluate.ValidationMonths; cmd/train uses DefaultLabelMonths).
 	LabelMonths int
 	// Discover also trains a propensity sub-model on the discover-mode
 	// candidates alone.
@@ -124,8 +125,22 @@ type Report struct {
 	FeatureCut        time.Time `json:"feature_cut"`
 	ValidationFrom    time.Time `json:"validation_from"`
 	// LabelWindows are the propensity model's label windows, latest first:
-	// features as of From, labels from what was bought in [From, To).
+	// features as of From, labels from what was bought in [From, To), each
+	// LabelMonths long.
 	LabelWindows []LabelWindow `json:"label_windows"`
+	LabelMonths  int           `json:"label_months"`
+}
+
+// labelWindows returns n windows of months months each, latest first, the
+// first ending at cut. Every boundary is counted back from cut, so the
+// windows are contiguous even from a cut late in a month (Go's AddDate
+// normalises 31 February to 3 March, and chaining it would leave gaps).
+func labelWindows(cut time.Time, n, months int) []LabelWindow {
+	out := make([]LabelWindow, n)
+	for w := range out {
+		out[w] = LabelWindow{From: cut.AddDate(0, -(w+1)*months, 0), To: cut.AddDate(0, -w*months, 0)}
+	}
+	return out
 }
 
 // LabelWindow is one window of propensity examples.
@@ -204,9 +219,10 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 
 	// 2. Propensity: for each label window, features as of the window's
 	// start (a CF fit, the profiles and item stats before it) and labels
-	// from what each customer bought in the window. The first window is
-	// [featureCut, Cut) and reuses the chosen early CF fit; each further one
-	// is the ValidationMonths before the previous.
+	// from what each customer bought in the window. Window w is
+	// [Cut − (w+1)·months, Cut − w·months), each boundary counted from Cut
+	// so that a cut late in a month leaves no gap; a window starting at
+	// featureCut reuses the chosen early CF fit, which is that very fit.
 	ds := &propensity.Dataset{Names: features.Names()}
 	dsDisc := &propensity.Dataset{Names: features.Names()}
 	windows := max(cfg.LabelWindows, 1)
@@ -214,13 +230,13 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	if months <= 0 {
 		months = evaluate.ValidationMonths
 	}
-	for w := range windows {
-		to := cfg.Cut.AddDate(0, -w*months, 0)
-		from := to.AddDate(0, -months, 0)
+	report.LabelMonths = months
+	for _, lw := range labelWindows(cfg.Cut, windows, months) {
+		from, to := lw.From, lw.To
 		als := bestALS
 		before := dataset.Before(train, from)
 		m := evaluate.TrainMatrix(before)
-		if w > 0 || months != evaluate.ValidationMonths {
+		if !from.Equal(featureCut) {
 			var err error
 			if als, err = cf.FitALS(m, best, nil); err != nil {
 				return nil, err

@@ -216,3 +216,32 @@ func TestLabelMonthsSetsTheWindows(t *testing.T) {
 		t.Fatalf("label windows %v, want %v", windows, want)
 	}
 }
+
+// TestLabelWindows: the windows end at the cut, latest first, and touch
+// each other even when the cut is late in a month.
+func TestLabelWindows(t *testing.T) {
+	day := func(s string) time.Time {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		cut       string
+		n, months int
+		want      []string // from/to
+	}{
+		{"2011-11-01", 3, 1, []string{"2011-10-01/2011-11-01", "2011-09-01/2011-10-01", "2011-08-01/2011-09-01"}},
+		{"2011-09-01", 1, 2, []string{"2011-07-01/2011-09-01"}},
+		{"2011-03-31", 3, 1, []string{"2011-03-03/2011-03-31", "2011-01-31/2011-03-03", "2010-12-31/2011-01-31"}},
+	} {
+		var got []string
+		for _, w := range labelWindows(day(tc.cut), tc.n, tc.months) {
+			got = append(got, w.From.Format(time.DateOnly)+"/"+w.To.Format(time.DateOnly))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("cut %s, %d × %d months: %v, want %v", tc.cut, tc.n, tc.months, got, tc.want)
+		}
+	}
+}

@@ -183,7 +183,7 @@ func TestWriteCardsWithoutTheHTTPRow(t *testing.T) {
 }
 
 func TestWriteCardsRefuses(t *testing.T) {
-	for _, arg := range []string{"-baselines=false", "-trees=false", "-discover-model=false", "-label-months=1", "-label-windows=2", "-cut=2011-07-01"} {
+	for _, arg := range []string{"-baselines=false", "-trees=false", "-discover-model=false", "-label-months=2", "-label-windows=1", "-cut=2011-07-01"} {
 		t.Run("a flag away from the shipped recipe: "+arg, func(t *testing.T) {
 			dir := t.TempDir()
 			before := shippedCards(t, dir)
@@ -191,8 +191,8 @@ func TestWriteCardsRefuses(t *testing.T) {
 			fs.Bool("baselines", true, "")
 			fs.Bool("trees", true, "")
 			fs.Bool("discover-model", true, "")
-			fs.Int("label-months", 0, "")
-			fs.Int("label-windows", 1, "")
+			fs.Int("label-months", trainer.DefaultLabelMonths, "")
+			fs.Int("label-windows", trainer.DefaultLabelWindows, "")
 			fs.String("cut", "2011-09-01", "")
 			fs.String("results", "benchmarks/RESULTS.md", "")
 			if err := fs.Parse([]string{arg, "-results="}); err != nil {
