@@ -120,7 +120,7 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 			"examples":      "for each label window [from, to) and every customer with a purchase in it and one before from: the top CF candidates, every item the customer bought before and popular items (as auto mode gathers them), plus the deeper CF candidates among items the customer never bought (as discover mode gathers them), with features as of from (CF fitted before from)",
 			"label":         "1 if the customer bought the item in [from, to)",
 			"label_windows": m.labelWindows(),
-			"rows":          m.Report.PropensityRows, "positives": m.Report.PropensityPos, "customer_windows": m.Report.PropensityCusts,
+			"rows":          m.Report.PropensityRows, "positives": m.Report.PropensityPos, "customer_windows": m.Report.CustomerWindows(),
 			"iterations": m.Report.PropensityIters,
 		},
 		Metrics: map[string]any{

@@ -118,7 +118,6 @@ type Report struct {
 	CFTrials          []CFTrial `json:"cf_trials"`
 	PropensityRows    int       `json:"propensity_rows"`
 	PropensityPos     int       `json:"propensity_positives"`
-	PropensityCusts   int       `json:"propensity_customers"` // summed over the label windows
 	PropensityIters   int       `json:"propensity_iterations"`
 	PropensityAUC     float64   `json:"propensity_training_auc"`
 	PropensityLogLoss float64   `json:"propensity_training_log_loss"`
@@ -129,6 +128,16 @@ type Report struct {
 	// LabelMonths long.
 	LabelWindows []LabelWindow `json:"label_windows"`
 	LabelMonths  int           `json:"label_months"`
+}
+
+// CustomerWindows is the number of (customer, label window) pairs that
+// gave examples: each window's customers, summed.
+func (r *Report) CustomerWindows() int {
+	n := 0
+	for _, w := range r.LabelWindows {
+		n += w.Customers
+	}
+	return n
 }
 
 // labelWindows returns n windows of months months each, latest first, the
@@ -246,7 +255,6 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 		if err != nil {
 			return nil, err
 		}
-		report.PropensityCusts += custs
 		report.LabelWindows = append(report.LabelWindows, LabelWindow{From: from, To: to, Customers: custs})
 		step("propensity window", "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "customers", custs, "rows", ds.Rows())
 	}
@@ -256,7 +264,7 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 		}
 	}
 	report.PropensityRows = ds.Rows()
-	step("propensity examples", "rows", ds.Rows(), "positives", report.PropensityPos, "customers", report.PropensityCusts)
+	step("propensity examples", "rows", ds.Rows(), "positives", report.PropensityPos, "customer_windows", report.CustomerWindows())
 	_, autoDS := ds.Columns(AutoFeatures())
 	prop, iters, err := propensity.Fit(autoDS, cfg.Propensity)
 	if err != nil {

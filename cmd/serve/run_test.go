@@ -3,16 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,11 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-
 	"github.com/tailorhq/tailor/api"
 	"github.com/tailorhq/tailor/api/apitest"
-	"github.com/tailorhq/tailor/telemetry"
 )
 
 // ortLib is the runtime library; run initialises the runtime itself.
@@ -418,165 +412,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// TestSpanTree sends one request through the wired server with an in-memory
-// span exporter and checks the tree: the HTTP span, with the feature fetch
-// (cache hit or miss), each inference (model name@version) and the blend
-// under it, all in the trace the caller's traceparent named.
-// builtApp is the server's handler as run builds it from env, without a
-// listener; it is closed when the test ends.
-func builtApp(t *testing.T, env map[string]string, opts ...telemetry.Option) *app {
-	t.Helper()
-	cfg, err := parse([]string{"serve"}, testEnv(t, env), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tel, err := telemetry.New(t.Context(), cfg.telemetry, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tel.Shutdown(context.Background()) })
-	log := discardLogger()
-	a := newApp(cfg, log, tel)
-	t.Cleanup(a.close)
-	if err := a.build(t.Context(), cfg, log, tel); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-func TestSpanTree(t *testing.T) {
-	mem := tracetest.NewInMemoryExporter()
-	a := builtApp(t, nil, telemetry.WithSpanExporter(mem))
-	req := httptest.NewRequest(http.MethodPost, "/v1/recommendations", strings.NewReader(`{"user_id":"17850","k":3}`))
-	req.Header.Set("Content-Type", "application/json")
-	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		t.Fatalf("status %d: %s", rec.Code, rec.Body)
-	}
-	spans := mem.GetSpans()
-	byName := map[string][]tracetest.SpanStub{}
-	var root tracetest.SpanStub
-	for _, s := range spans {
-		byName[s.Name] = append(byName[s.Name], s)
-		if s.SpanContext.TraceID().String() != traceID {
-			t.Errorf("span %s is in trace %s, not the caller's", s.Name, s.SpanContext.TraceID())
-		}
-		if s.Name == "POST /v1/recommendations" {
-			root = s
-		}
-	}
-	if root.Name == "" {
-		t.Fatalf("no server span among %v", spanNames(spans))
-	}
-	attr := func(s tracetest.SpanStub, key string) string {
-		for _, kv := range s.Attributes {
-			if string(kv.Key) == key {
-				return kv.Value.Emit()
-			}
-		}
-		return ""
-	}
-	for _, want := range []struct{ name, key, value string }{
-		{telemetry.SpanFeatures, string(telemetry.AttrCacheHit), "false"},
-		{telemetry.SpanInference, string(telemetry.AttrModel), "cf@"},
-		{telemetry.SpanInference, string(telemetry.AttrModel), "propensity@"},
-		{telemetry.SpanBlend, "", ""},
-	} {
-		found := false
-		for _, s := range byName[want.name] {
-			if s.Parent.SpanID() != root.SpanContext.SpanID() {
-				t.Errorf("%s is not a child of the server span", s.Name)
-			}
-			if want.key == "" || strings.HasPrefix(attr(s, want.key), want.value) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("no %s span with %s=%s*; spans: %v", want.name, want.key, want.value, spanNames(spans))
-		}
-	}
-	for _, s := range byName[telemetry.SpanInference] {
-		if strings.HasPrefix(attr(s, string(telemetry.AttrModel)), "propensity@") && attr(s, string(telemetry.AttrFeaturesDefaulted)) == "" {
-			t.Errorf("the propensity span does not record how many features took their default")
-		}
-		if attr(s, string(telemetry.AttrBreakerState)) != "closed" || attr(s, string(telemetry.AttrOutcome)) != "ok" {
-			t.Errorf("inference span %s: breaker %q outcome %q", attr(s, string(telemetry.AttrModel)),
-				attr(s, string(telemetry.AttrBreakerState)), attr(s, string(telemetry.AttrOutcome)))
-		}
-	}
-}
-
-func spanNames(spans tracetest.SpanStubs) []string {
-	var out []string
-	for _, s := range spans {
-		out = append(out, s.Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func TestRunRefusesToStart(t *testing.T) {
-	garbage := t.TempDir()
-	if err := os.WriteFile(filepath.Join(garbage, "cf.onnx"), []byte("this is not an ONNX model"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{"broken model", map[string]string{"TAILOR_MODELS_DIR": garbage}, "cf.onnx"},
-		{"empty models dir", map[string]string{"TAILOR_MODELS_DIR": t.TempDir()}, "no"},
-		{"missing features", map[string]string{"TAILOR_FEATURES_DIR": t.TempDir()}, "catalog.jsonl"},
-		{"store under a file", map[string]string{"TAILOR_STORE_PATH": filepath.Join(garbage, "cf.onnx", "profiles.db")}, "profiles.db"},
-		{"bad duration", map[string]string{"TAILOR_MODEL_TIMEOUT": "soon"}, "TAILOR_MODEL_TIMEOUT"},
-		{"no read timeout", map[string]string{"TAILOR_READ_TIMEOUT": "0s"}, "TAILOR_READ_TIMEOUT"},
-		{"negative drain delay", map[string]string{"TAILOR_DRAIN_DELAY": "-1s"}, "TAILOR_DRAIN_DELAY"},
-		{"bad reference time", map[string]string{"TAILOR_REFERENCE_TIME": "yesterday"}, "TAILOR_REFERENCE_TIME"},
-		// Values that would otherwise be replaced by a default without a word,
-		// or (shutdown) cut every request in flight.
-		{"no intra-op threads", map[string]string{"TAILOR_INTRA_OP_THREADS": "0"}, "TAILOR_INTRA_OP_THREADS"},
-		{"no CF batch", map[string]string{"TAILOR_CF_MAX_BATCH": "0"}, "TAILOR_CF_MAX_BATCH"},
-		{"no model timeout", map[string]string{"TAILOR_MODEL_TIMEOUT": "0s"}, "TAILOR_MODEL_TIMEOUT"},
-		{"negative model timeout", map[string]string{"TAILOR_MODEL_TIMEOUT": "-1s"}, "TAILOR_MODEL_TIMEOUT"},
-		{"no breaker failures", map[string]string{"TAILOR_BREAKER_FAILURES": "0"}, "TAILOR_BREAKER_FAILURES"},
-		{"breaker never open", map[string]string{"TAILOR_BREAKER_OPEN_FOR": "0s"}, "TAILOR_BREAKER_OPEN_FOR"},
-		{"zero min history", map[string]string{"TAILOR_MIN_HISTORY": "0"}, "TAILOR_MIN_HISTORY"},
-		{"zero min spread", map[string]string{"TAILOR_MIN_SPREAD": "0"}, "TAILOR_MIN_SPREAD"},
-		{"NaN min spread", map[string]string{"TAILOR_MIN_SPREAD": "NaN"}, "TAILOR_MIN_SPREAD"},
-		{"zero own-order weight", map[string]string{"TAILOR_OWN_ORDER_WEIGHT": "0"}, "TAILOR_OWN_ORDER_WEIGHT"},
-		{"infinite own-order weight", map[string]string{"TAILOR_OWN_ORDER_WEIGHT": "+Inf"}, "TAILOR_OWN_ORDER_WEIGHT"},
-		{"bad own-order weight", map[string]string{"TAILOR_OWN_ORDER_WEIGHT": "half"}, "TAILOR_OWN_ORDER_WEIGHT"},
-		{"negative cache cost", map[string]string{"TAILOR_CACHE_MAX_COST": "-1"}, "TAILOR_CACHE_MAX_COST"},
-		{"negative cache TTL", map[string]string{"TAILOR_CACHE_TTL": "-1s"}, "TAILOR_CACHE_TTL"},
-		{"negative answer TTL", map[string]string{"TAILOR_ANSWER_CACHE_TTL": "-1s"}, "TAILOR_ANSWER_CACHE_TTL"},
-		{"no body limit", map[string]string{"TAILOR_BODY_LIMIT": "0"}, "TAILOR_BODY_LIMIT"},
-		{"no shutdown timeout", map[string]string{"TAILOR_SHUTDOWN_TIMEOUT": "0s"}, "TAILOR_SHUTDOWN_TIMEOUT"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			// A server that starts after all serves until the deadline.
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			err := run(ctx, []string{"serve"}, testEnv(t, tc.env), io.Discard, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("run = %v; want an error mentioning %q", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestRunRefusesArguments(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	err := run(ctx, []string{"serve", "models"}, testEnv(t, nil), io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), `"models"`) {
-		t.Fatalf("run with an argument = %v; want an error naming it", err)
-	}
-}
-
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // stalledClient sends a request whose body stops short of its
@@ -609,41 +444,4 @@ func stalledClient(t *testing.T, base string) {
 		t.Errorf("a stalled request got %q, want a 4xx problem+json", got)
 	}
 	t.Logf("a stalled request got %q", got)
-}
-
-// TestOwnOrderWeightReachesTheBlend: TAILOR_OWN_ORDER_WEIGHT is the weight
-// the served flow blends with. By default an auto answer's score is the
-// blend (the top item scores 1, its propensity less); a negative weight
-// turns the blend off, and every score is then the model's probability.
-func TestOwnOrderWeightReachesTheBlend(t *testing.T) {
-	for _, tc := range []struct {
-		weight  string
-		blended bool
-	}{{"", true}, {"-1", false}} {
-		t.Run("weight "+cmp.Or(tc.weight, "default"), func(t *testing.T) {
-			a := builtApp(t, map[string]string{"TAILOR_OWN_ORDER_WEIGHT": tc.weight})
-			req := httptest.NewRequest(http.MethodPost, "/v1/recommendations", strings.NewReader(`{"user_id":"17850","k":5,"explain":true}`))
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			a.handler.ServeHTTP(rec, req)
-			var r recResponse
-			if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || rec.Code != 200 || len(r.Items) != 5 {
-				t.Fatalf("status %d, %v: %s", rec.Code, err, rec.Body)
-			}
-			differ := 0
-			for _, it := range r.Items {
-				var score, prob float64
-				why := it.Reasons[len(it.Reasons)-1]
-				if _, err := fmt.Sscanf(why, "score %g; propensity %g;", &score, &prob); err != nil {
-					t.Fatalf("explain line %q: %v", why, err)
-				}
-				if score != prob {
-					differ++
-				}
-			}
-			if blended := differ > 0; blended != tc.blended || (tc.blended && r.Items[0].Score != 1) {
-				t.Errorf("weight %q: %d of 5 scores differ from the propensity, top score %g; want blended %v", tc.weight, differ, r.Items[0].Score, tc.blended)
-			}
-		})
-	}
 }
