@@ -13,11 +13,16 @@ import (
 // State readers at once.
 // Transition times come from a strictly increasing clock read under
 // gobreaker's lock, so sorting by At restores the order of the changes.
+// gobreaker times OpenFor by the wall clock, so a refused caller waits past
+// OpenFor before its next call: on a fast machine the whole loop can
+// otherwise finish inside one OpenFor and the breaker never cycles (it failed
+// CI that way). The next call, or the final Do, then finds it half-open.
 func TestBreakerConcurrent(t *testing.T) {
 	var tick atomic.Int64
 	now := func() time.Time { return time.Unix(0, tick.Add(1)) }
 	rec := &recorder{}
-	b := NewBreaker("cf", BreakerConfig{ConsecutiveFailures: 3, OpenFor: time.Millisecond, HalfOpenRequests: 2, Now: now},
+	const openFor = 250 * time.Microsecond
+	b := NewBreaker("cf", BreakerConfig{ConsecutiveFailures: 3, OpenFor: openFor, HalfOpenRequests: 2, Now: now},
 		Hooks{OnTransition: rec.hook})
 	var wg sync.WaitGroup
 	var opened atomic.Int64
@@ -38,6 +43,7 @@ func TestBreakerConcurrent(t *testing.T) {
 				cancel()
 				if errors.Is(err, ErrOpen) {
 					opened.Add(1)
+					time.Sleep(2 * openFor)
 				}
 				_ = b.State()
 			}
