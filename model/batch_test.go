@@ -14,7 +14,11 @@ import (
 
 // TestCFBatcherScoresWhatTheModelScores sends many concurrent customers of
 // the committed CF model through the batcher: each gets exactly the scores
-// that a batch-1 call gives it, and batches of more than one row do run.
+// that a batch-1 call gives it. Whether concurrent callers end up sharing a
+// batch depends on scheduling (with one CPU they rarely do), so that is only
+// logged; a direct multi-row call checks that every row of a batch scores as
+// it does alone, and TestCFBatcherBatchesWaitingCalls checks, with a gated
+// fake model, that waiting calls are batched.
 func TestCFBatcherScoresWhatTheModelScores(t *testing.T) {
 	t.Parallel() // after TestInitRuntime; see the note at the top
 	ortest.Init(t)
@@ -50,6 +54,26 @@ func TestCFBatcherScoresWhatTheModelScores(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The same customers as one multi-row call: each row must get its
+	// batch-1 scores, whatever batches the concurrent calls below form.
+	const rowsPerBatch = 8
+	batchX := make([]float32, 0, rowsPerBatch*len(ids))
+	for i := range rowsPerBatch {
+		batchX = append(batchX, xs[i]...)
+	}
+	batchY, err := r.CF().ScoreBatchInto(ctx, batchX, rowsPerBatch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batchY) != rowsPerBatch*len(ids) {
+		t.Fatalf("a batch of %d rows gave %d scores, want %d", rowsPerBatch, len(batchY), rowsPerBatch*len(ids))
+	}
+	for i := range rowsPerBatch {
+		if !slices.Equal(batchY[i*len(ids):(i+1)*len(ids)], want[i]) {
+			t.Errorf("row %d of a %d-row batch: scores differ from the batch-1 scores", i, rowsPerBatch)
+		}
+	}
+
 	for round := 0; round < 20 && biggest.Load() < 2; round++ {
 		var wg sync.WaitGroup
 		for i := range xs {
@@ -71,7 +95,7 @@ func TestCFBatcherScoresWhatTheModelScores(t *testing.T) {
 		wg.Wait()
 	}
 	if biggest.Load() < 2 {
-		t.Errorf("%d concurrent callers × 20 rounds never ran a batch of two or more (%d batches, %d rows)", customers, batches.Load(), rows.Load())
+		t.Logf("%d concurrent callers × 20 rounds never shared a batch (%d batches, %d rows): scheduling, not a failure", customers, batches.Load(), rows.Load())
 	}
 	if b.NameVersion() != r.CF().NameVersion() {
 		t.Errorf("NameVersion %q, the model's %q", b.NameVersion(), r.CF().NameVersion())
