@@ -95,13 +95,28 @@ func TestCFBatcherFailuresAndGivingUp(t *testing.T) {
 		t.Error("a vector of the wrong length was scored")
 	}
 	f.err, f.entered, f.gate = nil, make(chan int, 1), make(chan struct{})
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	// The caller gives up only once the worker is stuck in the model with its
+	// call: a deadline could instead pass before the worker picks the call
+	// up, and the worker would then drop it without entering the model.
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	dst := make([]float32, 2)
-	if _, err := b.ScoreInto(ctx, vec(1, 2), dst); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("stuck model: %v, want the caller's deadline", err)
-	}
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := b.ScoreInto(ctx, vec(1, 2), dst)
+		gaveUp <- err
+	}()
 	<-f.entered
+	cancel()
+	select {
+	case err := <-gaveUp:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("stuck model: %v, want the caller's cancellation", err)
+		}
+	case <-time.After(time.Minute): // only a broken ScoreInto waits this long
+		close(f.gate)
+		t.Fatal("a caller that gave up stayed blocked on the stuck model")
+	}
 	f.entered = nil
 	close(f.gate) // the stuck batch finishes after its caller left
 	got, err := b.Score(t.Context(), vec(3, 4))
