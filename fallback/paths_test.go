@@ -118,15 +118,24 @@ var customer = Input{Bought: history, Country: "Germany"}
 
 func TestFaultyModelOpensServesFallbacksAndCloses(t *testing.T) {
 	fallbackAnswer := chain.Suggest(customer, 5)
-	for _, c := range []struct{ behaviour, reason string }{
-		{"slow", "timeout"},
-		{"stuck", "timeout"},
-		{"fail", "error"},
-		{"nan", "bad_output"},
+	// OpenFor runs on the wall clock (gobreaker's): it must outlast the five
+	// refused requests however slowly the machine runs them, and waitState
+	// then polls for its end. Only the cases meant to overrun the model's
+	// deadline get a short one; a healthy call must never be able to hit it.
+	const openFor = 300 * time.Millisecond
+	for _, c := range []struct {
+		behaviour, reason string
+		timeout           time.Duration
+	}{
+		{"slow", "timeout", 50 * time.Millisecond},
+		{"stuck", "timeout", 50 * time.Millisecond},
+		{"fail", "error", time.Minute},
+		{"nan", "bad_output", time.Minute},
 	} {
 		t.Run(c.behaviour, func(t *testing.T) {
+			t.Parallel() // each case has its own breaker and model; they mostly wait out openFor
 			rec := &recorder{}
-			b := NewBreaker("cf", BreakerConfig{Timeout: 50 * time.Millisecond, ConsecutiveFailures: 3, OpenFor: 20 * time.Millisecond},
+			b := NewBreaker("cf", BreakerConfig{Timeout: c.timeout, ConsecutiveFailures: 3, OpenFor: openFor},
 				Hooks{OnTransition: rec.hook})
 			m := &testModel{behaviour: c.behaviour}
 			check := func(i int, want string) {
@@ -154,6 +163,9 @@ func TestFaultyModelOpensServesFallbacksAndCloses(t *testing.T) {
 
 			m.set("ok")
 			waitState(t, b, "half-open")
+			// The model is healthy again: its trial call gets a deadline that
+			// only a broken breaker, not a slow machine, can make it miss.
+			b.cfg.Timeout = time.Minute
 			a := serve(t.Context(), b, m, Uncertainty{}, customer, 5)
 			if a.degraded || a.items[0].Index != 6 || a.items[0].Rule != "cf" {
 				t.Fatalf("after recovery: %+v", a)
