@@ -164,18 +164,32 @@ type fixture struct {
 	profiles profiles
 }
 
+// cfBreaker is the fixture's CF breaker configuration. Its deadline is one
+// no healthy call can miss however slow the machine, so a test that wants a
+// model answer gets one; a test of a slow model shortens it. OpenFor runs on
+// the wall clock: it must outlast the requests a test sends to an open
+// breaker, and a test that waits for it to end polls.
+var cfBreaker = fallback.BreakerConfig{Timeout: time.Minute, OpenFor: 500 * time.Millisecond, ConsecutiveFailures: 3}
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	return newFixtureOf(t, newWorld())
+	return newFixtureWith(t, newWorld(), cfBreaker)
 }
 
 // newFixtureOf builds the Service over the shop w.
 func newFixtureOf(t *testing.T, w *world) *fixture {
 	t.Helper()
+	return newFixtureWith(t, w, cfBreaker)
+}
+
+// newFixtureWith builds the Service over the shop w, its CF breaker
+// configured by cfg.
+func newFixtureWith(t *testing.T, w *world, cfg fallback.BreakerConfig) *fixture {
+	t.Helper()
 	f := &fixture{cf: &cfModel{}, prop: newProp(), profiles: profiles{"c1": regular(),
 		"thin": {ID: "thin", Country: "France", Invoices: 1, Items: []features.ItemHistory{{Item: "10008", Invoices: 1, Last: now}}}}}
 	f.cf.mode.Store("")
-	f.cfBreak = fallback.NewBreaker("cf", fallback.BreakerConfig{Timeout: 30 * time.Millisecond, OpenFor: 20 * time.Millisecond, ConsecutiveFailures: 3}, fallback.Hooks{})
+	f.cfBreak = fallback.NewBreaker("cf", cfg, fallback.Hooks{})
 	svc, err := recommend.New(recommend.Config{Now: func() time.Time { return now }, Uncertainty: fallback.Uncertainty{MinHistoryItems: 2}},
 		recommend.Deps{Items: w, Profiles: f.profiles, CF: f.cf, Propensity: f.prop, CFBreaker: f.cfBreak,
 			PropensityBreaker: fallback.NewBreaker("propensity", fallback.BreakerConfig{Timeout: time.Minute}, fallback.Hooks{}),
@@ -254,7 +268,11 @@ func TestFallbackPaths(t *testing.T) {
 		{"failing propensity", "c1", "", true, recommend.ReasonPropensityFailed + ": error", "cf@test"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
+			cfg := cfBreaker
+			if tc.cfMode == "slow" { // a model that only answers when its deadline ends
+				cfg.Timeout = 30 * time.Millisecond
+			}
+			f := newFixtureWith(t, newWorld(), cfg)
 			f.cf.mode.Store(tc.cfMode)
 			f.prop.fail.Store(tc.failProp)
 			resp, err := f.svc.Recommend(context.Background(), recommend.Request{UserID: tc.user, K: 4})
@@ -281,7 +299,9 @@ func TestFallbackPaths(t *testing.T) {
 
 // TestBreakerOpensAndCloses fails the CF model until its breaker opens,
 // checks the open breaker serves fallbacks without calling the model, then
-// mends the model and waits for the breaker to close again.
+// mends the model and waits for the breaker to close again. The fixture's
+// OpenFor (500ms) keeps the breaker open through the refused request on a
+// slow machine; the wait for it to close polls.
 func TestBreakerOpensAndCloses(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -319,7 +339,10 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 }
 
 func TestClientCancellationIsNotAFailure(t *testing.T) {
-	f := newFixture(t)
+	// The slow model answers only when its context ends: with a deadline and
+	// an open period of a minute, that is always the client's cancellation,
+	// however late the cancelling goroutine runs.
+	f := newFixtureWith(t, newWorld(), fallback.BreakerConfig{Timeout: time.Minute, OpenFor: time.Minute, ConsecutiveFailures: 3})
 	f.cf.mode.Store("slow")
 	for i := 0; i < 10; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
