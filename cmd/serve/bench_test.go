@@ -19,8 +19,9 @@ import (
 // stack writing to io.Discard and a telemetry without exporters.
 func BenchmarkHTTPRecommend(b *testing.B) {
 	// The answer cache would answer the same few bodies from memory: off,
-	// so that the flow itself is measured.
-	cfg, err := parse([]string{"serve"}, testEnv(b, map[string]string{"TAILOR_ANSWER_CACHE_TTL": "0"}), io.Discard)
+	// so that the flow itself is measured. The model deadline is the
+	// production default (empty: unset), not the tests' generous one.
+	cfg, err := parse([]string{"serve"}, testEnv(b, map[string]string{"TAILOR_ANSWER_CACHE_TTL": "0", "TAILOR_MODEL_TIMEOUT": ""}), io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

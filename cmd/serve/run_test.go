@@ -43,6 +43,10 @@ func testEnv(t testing.TB, extra map[string]string) func(string) string {
 		"TAILOR_STORE_PATH":      filepath.Join(t.TempDir(), "profiles.db"),
 		"TAILOR_ONNXRUNTIME_LIB": ortLib(t),
 		"TAILOR_DRAIN_DELAY":     "0s", // tests that stop a server do not wait
+		// The tests want the models' answers, and real inference on a loaded
+		// or single-CPU machine can take longer than the production 50ms: a
+		// deadline no healthy call misses. No test here relies on a timeout.
+		"TAILOR_MODEL_TIMEOUT": "10s",
 	}
 	for k, v := range extra {
 		m[k] = v
