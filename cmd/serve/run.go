@@ -123,9 +123,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// Not ready first, and still serving for the drain delay: a load
 	// balancer polling /readyz sees the 503 and stops sending requests before
-	// the listener closes, instead of meeting refused connections.
-	a.ready.Store(false)
+	// the listener closes, instead of meeting refused connections. Draining
+	// is set before ready is cleared, so that no /readyz in between says
+	// "loading".
 	a.draining.Store(true)
+	a.ready.Store(false)
 	if cfg.drainDelay > 0 {
 		log.Info("not ready; serving on until the drain delay ends", "drain_delay", cfg.drainDelay.String())
 		fmt.Fprintf(stdout, "  stopping: /readyz says 503 for %s (TAILOR_DRAIN_DELAY), then requests drain; a second signal stops at once\n", cfg.drainDelay)
