@@ -1,93 +1,86 @@
 package features
 
 import (
+	"fmt"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 )
 
-// CoPurchaseNeighbours is how many neighbours CoPurchase keeps per item.
+// CoPurchaseNeighbours is how many neighbours SetCoPurchase keeps per item.
 const CoPurchaseNeighbours = 50
 
-// CoPurchase sets every item's CoBoughtBy and CoBoughtSims: the items
-// that have it among their k most co-bought items by cosine similarity over
-// buyers (customers who bought both / √(buyers of one × buyers of the
-// other)), ties broken by index. baskets holds each customer's items as
-// indices into stats. Deterministic.
-func CoPurchase(stats []ItemStats, baskets [][]int32, k int) {
+// CoLink is one stored co-purchase neighbour of an item: a customer who
+// bought Item adds Weight to the item's copurchase feature.
+type CoLink struct {
+	Item   string  `json:"item"`
+	Weight float32 `json:"w"`
+}
+
+// SetCoPurchase sets every item's CoPurchase from w, an n × n row-major
+// item-item weight matrix over ids (EASE's B: w[j·n+i] is how much buying j
+// predicts buying i): item i keeps the k items j ≠ i with the largest
+// positive finite w[j·n+i], best first, ties broken by index. It then links
+// them as LinkCoPurchase does. Deterministic.
+func SetCoPurchase(stats []ItemStats, ids []string, w []float32, k int) error {
 	n := len(stats)
-	buyers := make([][]int32, n) // item -> customers
-	count := make([]float64, n)
-	for c, b := range baskets {
-		for _, j := range b {
-			buyers[j] = append(buyers[j], int32(c))
-			count[j]++
+	if len(ids) != n || len(w) != n*n {
+		return fmt.Errorf("features: co-purchase: %d items, %d ids and %d weights", n, len(ids), len(w))
+	}
+	// One bounded heap per item i, filled row by row so that w is read in
+	// memory order.
+	best := make([]topKeys, n)
+	for j := range n {
+		row := w[j*n : j*n+n]
+		for i, v := range row {
+			if i != j && v > 0 && !math.IsInf(float64(v), 1) {
+				best[i].offer(neighbourKey(int32(j), v), k)
+			}
 		}
 	}
 	for i := range stats {
-		stats[i].CoBoughtBy, stats[i].CoBoughtSims = nil, nil
-	}
-	type nb struct {
-		j   int32
-		sim float32
-	}
-	// Each item's neighbours are found on their own, by as many workers as
-	// there are cores (the work is the sum of the squared basket sizes); the
-	// lists are then inverted in item order, so the result does not depend
-	// on the workers. The k best of an item's candidates are kept by a
-	// bounded heap on packed keys (sorting every candidate was 60% of the
-	// time).
-	lists := make([][]nb, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			co := make([]int32, n)
-			var touched []int32
-			best := make(topKeys, 0, k)
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				touched = touched[:0]
-				for _, c := range buyers[i] {
-					for _, j := range baskets[c] {
-						if int(j) == i {
-							continue
-						}
-						if co[j] == 0 {
-							touched = append(touched, j)
-						}
-						co[j]++
-					}
-				}
-				best = best[:0]
-				for _, j := range touched {
-					best.offer(neighbourKey(j, float32(float64(co[j])/math.Sqrt(count[i]*count[j]))), k)
-					co[j] = 0
-				}
-				slices.Sort(best)
-				l := make([]nb, len(best))
-				for x, key := range best {
-					j, sim := fromNeighbourKey(key)
-					l[len(l)-1-x] = nb{j, sim}
-				}
-				lists[i] = l
-			}
-		})
-	}
-	wg.Wait()
-	for i, l := range lists {
-		for _, c := range l {
-			// i's neighbour c.j: a customer who bought c.j counts for i.
-			stats[c.j].CoBoughtBy = append(stats[c.j].CoBoughtBy, int32(i))
-			stats[c.j].CoBoughtSims = append(stats[c.j].CoBoughtSims, c.sim)
+		slices.Sort(best[i])
+		l := make([]CoLink, len(best[i]))
+		for x, key := range best[i] {
+			j, v := fromNeighbourKey(key)
+			l[len(l)-1-x] = CoLink{Item: ids[j], Weight: v}
 		}
+		stats[i].CoPurchase = l
 	}
+	index := make(map[string]int, n)
+	for j, id := range ids {
+		index[id] = j
+	}
+	return LinkCoPurchase(stats, func(id string) (int, bool) { j, ok := index[id]; return j, ok })
 }
 
-// AddCoBought adds the similarity of s to every item that has s among its
-// most co-bought: called for each item the customer bought, it leaves in
-// out (by vocabulary index) the copurchase feature of every item.
+// LinkCoPurchase sets every item's CoBoughtBy and CoBoughtSims, the
+// inverse of the stored CoPurchase lists: the items that have it among
+// their neighbours, in item order, with its weight in each. AddCoBought
+// then needs one pass over the customer's items. index finds an item's
+// position; a neighbour it does not know is an error naming both items.
+func LinkCoPurchase(stats []ItemStats, index func(string) (int, bool)) error {
+	for i := range stats {
+		stats[i].CoBoughtBy, stats[i].CoBoughtSims = nil, nil
+	}
+	for i := range stats {
+		for _, l := range stats[i].CoPurchase {
+			j, ok := index(l.Item)
+			if !ok || j < 0 || j >= len(stats) {
+				return fmt.Errorf("item %q: co-purchase neighbour %q is not in the catalog", stats[i].Item, l.Item)
+			}
+			if !(l.Weight > 0) || math.IsInf(float64(l.Weight), 1) {
+				return fmt.Errorf("item %q: co-purchase neighbour %q has weight %v, want a positive finite number", stats[i].Item, l.Item, l.Weight)
+			}
+			stats[j].CoBoughtBy = append(stats[j].CoBoughtBy, int32(i))
+			stats[j].CoBoughtSims = append(stats[j].CoBoughtSims, l.Weight)
+		}
+	}
+	return nil
+}
+
+// AddCoBought adds the weight of s to every item that has s among its
+// co-purchase neighbours: called for each item the customer bought, it
+// leaves in out (by vocabulary index) the copurchase feature of every item.
 func AddCoBought(s *ItemStats, out []float32) {
 	for x, j := range s.CoBoughtBy {
 		if int(j) < len(out) {

@@ -5,109 +5,135 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
-func TestCoPurchase(t *testing.T) {
-	// Items 0..3; customers: {0,1}, {0,1,2}, {0,2}, {3}.
-	stats := make([]ItemStats, 4)
-	CoPurchase(stats, [][]int32{{0, 1}, {0, 1, 2}, {0, 2}, {3}}, 1)
-	// 0's nearest: 1 and 2 tie at 2/√6, the lower index wins; 1's and 2's: 0
-	// (2/√6 against 1/√4).
-	if got := stats[0].CoBoughtBy; !slices.Equal(got, []int32{1, 2}) {
-		t.Fatalf("0 is a neighbour of %v", got)
+func TestSetCoPurchase(t *testing.T) {
+	ids := []string{"a", "b", "c", "d"}
+	// w[j][i]: how much buying j predicts i. Column a: b 0.5, c 0.5 (a tie,
+	// the lower index first), d −0.2 (negative: never a neighbour); column
+	// b: a 0.3, c 0.1; column c: none positive; d's own weight is ignored.
+	w := []float32{
+		/* a */ 0, 0.3, 0, 0,
+		/* b */ 0.5, 0, -1, 0,
+		/* c */ 0.5, 0.1, 0, 0,
+		/* d */ -0.2, 0, 0, 9,
 	}
-	if got := stats[1].CoBoughtBy; !slices.Equal(got, []int32{0}) {
-		t.Fatalf("1 is a neighbour of %v", got)
+	stats := []ItemStats{{Item: "a"}, {Item: "b"}, {Item: "c"}, {Item: "d"}}
+	if err := SetCoPurchase(stats, ids, w, 2); err != nil {
+		t.Fatal(err)
 	}
-	if len(stats[2].CoBoughtBy) != 0 || len(stats[3].CoBoughtBy) != 0 {
-		t.Fatalf("2 or 3 are neighbours: %v %v", stats[2].CoBoughtBy, stats[3].CoBoughtBy)
-	}
-	out := make([]float32, 4)
-	AddCoBought(&stats[0], out) // the customer bought item 0
-	c := Candidate{Item: &stats[1], ItemIndex: 1, CoBought: out, Discover: true}
-	var v float32
-	for _, d := range Propensity() {
-		if d.Name == "copurchase" {
-			v, _ = d.value(&c)
+	want := [][]CoLink{{{"b", 0.5}, {"c", 0.5}}, {{"a", 0.3}, {"c", 0.1}}, {}, {}}
+	for i := range stats {
+		if !slices.Equal(stats[i].CoPurchase, want[i]) {
+			t.Errorf("%s: neighbours %v, want %v", ids[i], stats[i].CoPurchase, want[i])
 		}
 	}
-	if want := stats[0].CoBoughtSims[0]; v != want || want <= 0 {
-		t.Fatalf("copurchase %v, want %v", v, want)
+	// The inverse: buying b adds 0.5 to a; buying c adds 0.5 to a and 0.1 to b.
+	if got := stats[1].CoBoughtBy; !slices.Equal(got, []int32{0}) {
+		t.Errorf("b counts for %v, want [0]", got)
+	}
+	if got := stats[2].CoBoughtBy; !slices.Equal(got, []int32{0, 1}) || !slices.Equal(stats[2].CoBoughtSims, []float32{0.5, 0.1}) {
+		t.Errorf("c counts for %v %v, want [0 1] [0.5 0.1]", got, stats[2].CoBoughtSims)
+	}
+
+	// A customer who bought b and c: a gets 0.5 + 0.5, b 0.1, in discover
+	// mode only.
+	out := make([]float32, 4)
+	AddCoBought(&stats[1], out)
+	AddCoBought(&stats[2], out)
+	if !slices.Equal(out, []float32{1, 0.1, 0, 0}) {
+		t.Fatalf("copurchase sums %v, want [1 0.1 0 0]", out)
+	}
+	value := func(c *Candidate) float32 {
+		for _, d := range Propensity() {
+			if d.Name == "copurchase" {
+				v, ok := d.value(c)
+				if !ok {
+					t.Fatalf("copurchase has no value for item %d", c.ItemIndex)
+				}
+				return v
+			}
+		}
+		t.Fatal("no copurchase feature")
+		return 0
+	}
+	c := Candidate{Item: &stats[0], ItemIndex: 0, CoBought: out, Discover: true}
+	if v := value(&c); v != 1 {
+		t.Fatalf("copurchase of a in discover mode %v, want 1", v)
 	}
 	c.Discover = false
-	for _, d := range Propensity() {
-		if d.Name == "copurchase" {
-			if v, ok := d.value(&c); v != 0 || !ok {
-				t.Fatalf("copurchase outside discover mode: %v, %v", v, ok)
-			}
-		}
+	if v := value(&c); v != 0 {
+		t.Fatalf("copurchase outside discover mode %v, want 0", v)
 	}
 }
 
-// TestCoPurchaseKeepsTheBestK holds CoPurchase's selection to a full sort
-// of every item's candidates (similarity descending, then index), on random
-// baskets small enough for many ties.
-func TestCoPurchaseKeepsTheBestK(t *testing.T) {
+func TestLinkCoPurchaseRefusesBadLinks(t *testing.T) {
+	index := func(id string) (int, bool) {
+		j := slices.Index([]string{"a", "b"}, id)
+		return j, j >= 0
+	}
+	for _, tc := range []struct {
+		name string
+		link CoLink
+		want string
+	}{
+		{"unknown item", CoLink{"zz", 0.5}, `item "a": co-purchase neighbour "zz" is not in the catalog`},
+		{"zero weight", CoLink{"b", 0}, `neighbour "b" has weight 0`},
+		{"NaN weight", CoLink{"b", float32(math.NaN())}, `has weight NaN`},
+		{"infinite weight", CoLink{"b", float32(math.Inf(1))}, `has weight +Inf`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stats := []ItemStats{{Item: "a", CoPurchase: []CoLink{tc.link}}, {Item: "b"}}
+			err := LinkCoPurchase(stats, index)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSetCoPurchaseKeepsTheBestK holds SetCoPurchase's selection to a full
+// sort of every item's column (weight descending, then index), on random
+// weights coarse enough for many ties.
+func TestSetCoPurchaseKeepsTheBestK(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	const n = 40
-	baskets := make([][]int32, 300)
-	for c := range baskets {
-		for j := range int32(n) {
-			if rng.IntN(8) == 0 {
-				baskets[c] = append(baskets[c], j)
-			}
-		}
+	ids := make([]string, n)
+	for j := range ids {
+		ids[j] = string(rune('A'+j/26)) + string(rune('a'+j%26))
+	}
+	w := make([]float32, n*n)
+	for x := range w {
+		w[x] = float32(rng.IntN(7)-3) / 4 // −0.75 … 0.75
 	}
 	for _, k := range []int{0, 1, 3, 50} {
-		got := make([]ItemStats, n)
-		CoPurchase(got, baskets, k)
-		want := make([]ItemStats, n)
-		coPurchaseBySort(want, baskets, k)
-		for i := range got {
-			if !slices.Equal(got[i].CoBoughtBy, want[i].CoBoughtBy) || !slices.Equal(got[i].CoBoughtSims, want[i].CoBoughtSims) {
-				t.Fatalf("k=%d item %d: neighbour of %v %v, want %v %v", k, i,
-					got[i].CoBoughtBy, got[i].CoBoughtSims, want[i].CoBoughtBy, want[i].CoBoughtSims)
+		stats := make([]ItemStats, n)
+		for i := range stats {
+			stats[i].Item = ids[i]
+		}
+		if err := SetCoPurchase(stats, ids, w, k); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			var want []CoLink
+			for j := range n {
+				if j != i && w[j*n+i] > 0 {
+					want = append(want, CoLink{ids[j], w[j*n+i]})
+				}
+			}
+			slices.SortStableFunc(want, func(a, b CoLink) int { return cmp.Compare(b.Weight, a.Weight) })
+			want = want[:min(k, len(want))]
+			if !slices.Equal(stats[i].CoPurchase, want) && !(len(want) == 0 && len(stats[i].CoPurchase) == 0) {
+				t.Fatalf("k=%d item %d: %v, want %v", k, i, stats[i].CoPurchase, want)
 			}
 		}
 	}
 }
 
-// coPurchaseBySort is CoPurchase written plainly.
-func coPurchaseBySort(stats []ItemStats, baskets [][]int32, k int) {
-	n := len(stats)
-	count := make([]float64, n)
-	co := make([][]float64, n)
-	for i := range co {
-		co[i] = make([]float64, n)
-	}
-	for _, b := range baskets {
-		for _, i := range b {
-			count[i]++
-			for _, j := range b {
-				if i != j {
-					co[i][j]++
-				}
-			}
-		}
-	}
-	for i := range n {
-		type nb struct {
-			j   int32
-			sim float32
-		}
-		var cand []nb
-		for j := range n {
-			if co[i][j] > 0 {
-				cand = append(cand, nb{int32(j), float32(co[i][j] / math.Sqrt(count[i]*count[j]))})
-			}
-		}
-		slices.SortFunc(cand, func(a, b nb) int {
-			return cmp.Or(cmp.Compare(b.sim, a.sim), cmp.Compare(a.j, b.j))
-		})
-		for _, c := range cand[:min(k, len(cand))] {
-			stats[c.j].CoBoughtBy = append(stats[c.j].CoBoughtBy, int32(i))
-			stats[c.j].CoBoughtSims = append(stats[c.j].CoBoughtSims, c.sim)
-		}
+func TestSetCoPurchaseRefusesMismatchedSizes(t *testing.T) {
+	if err := SetCoPurchase(make([]ItemStats, 2), []string{"a", "b"}, make([]float32, 3), 1); err == nil {
+		t.Fatal("3 weights for 2 items accepted")
 	}
 }

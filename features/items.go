@@ -61,7 +61,9 @@ func LoadItems(ctx context.Context, dir string) (*Items, error) {
 		return nil, err
 	}
 	it.countryKeys = countryKeys(it.country)
-	CoPurchase(it.stats, it.baskets, CoPurchaseNeighbours)
+	if err := LinkCoPurchase(it.stats, it.Index); err != nil {
+		return nil, fmt.Errorf("features: %s: %w", filepath.Join(dir, ItemsFile), err)
+	}
 	return it, nil
 }
 

@@ -61,6 +61,24 @@ func TestLoadItemsReal(t *testing.T) {
 		}
 	}
 	t.Logf("most popular: %s %q, %d buyers", top.ID, top.Title, top.Buyers)
+
+	// The trainer's co-purchase neighbours, linked both ways.
+	with, links, back := 0, 0, 0
+	for j := range it.Len() {
+		s := it.Stats(j)
+		if len(s.CoPurchase) > features.CoPurchaseNeighbours {
+			t.Fatalf("%s has %d co-purchase neighbours, at most %d are kept", s.Item, len(s.CoPurchase), features.CoPurchaseNeighbours)
+		}
+		if len(s.CoPurchase) > 0 {
+			with++
+		}
+		links += len(s.CoPurchase)
+		back += len(s.CoBoughtBy)
+	}
+	if with < it.Len()/2 || back != links {
+		t.Fatalf("%d of %d items have co-purchase neighbours, %d links, %d linked back", with, it.Len(), links, back)
+	}
+	t.Logf("co-purchase: %d of %d items have neighbours, %d links", with, it.Len(), links)
 }
 
 func seq(n int) []int {
@@ -155,6 +173,16 @@ func TestLoadItemsRefusesFilesThatDisagree(t *testing.T) {
 			func(l [][]byte) [][]byte { l[2] = []byte("{oops\n"); return l }},
 		{"unknown field", `items.jsonl: line 1: json: unknown field "colour"`,
 			func(l [][]byte) [][]byte { l[0] = []byte(`{"item":"10002","colour":"red"}` + "\n"); return l }},
+		{"unknown co-purchase neighbour", `items.jsonl: item "10002": co-purchase neighbour "NOPE" is not in the catalog`,
+			func(l [][]byte) [][]byte {
+				l[0] = []byte(`{"item":"10002","copurchase":[{"item":"10080","w":0.5},{"item":"NOPE","w":0.1}]}` + "\n")
+				return l
+			}},
+		{"negative co-purchase weight", `items.jsonl: item "10002": co-purchase neighbour "10080" has weight -0.5`,
+			func(l [][]byte) [][]byte {
+				l[0] = []byte(`{"item":"10002","copurchase":[{"item":"10080","w":-0.5}]}` + "\n")
+				return l
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := features.LoadItems(context.Background(), featureDir(t, tc.edit))

@@ -55,10 +55,13 @@ type ItemStats struct {
 	PriorBuyers  int       `json:"prior_buyers"`  // distinct customers in the RecentWindow before that one
 	RepeatRate   float64   `json:"repeat_rate"`   // share of buyers with two or more invoices of it
 	FirstSold    time.Time `json:"first_sold"`    // the item's first sale
+	// CoPurchase are the items whose purchase predicts this one (EASE
+	// weights, see SetCoPurchase), best first: what the copurchase feature
+	// sums. Written by the trainer, which fits them on the same purchases.
+	CoPurchase []CoLink `json:"copurchase,omitempty"`
 	// CoBoughtBy are the vocabulary indices of the items that have this
-	// one among their most co-bought (see CoPurchase), CoBoughtSims the
-	// similarities. Not stored: computed from the customer profiles when
-	// the items are loaded.
+	// one among their CoPurchase, CoBoughtSims its weight in each. Not
+	// stored: LinkCoPurchase derives them when the items are loaded.
 	CoBoughtBy   []int32   `json:"-"`
 	CoBoughtSims []float32 `json:"-"`
 }

@@ -88,7 +88,8 @@ func (m *Models) Build() (cfArt, propArt *Artifact, err error) {
 	}
 	method := "Logistic regression fitted by Newton's method (IRLS, each step backtracked until the loss falls) with an L2 penalty on standardised features; " +
 		"the standardisation is folded into the raw weights, so the graph is sigmoid(features · w + b)."
-	params := map[string]any{"fit": propensity.DefaultParams(), "cf_candidates": CFCandidates, "discover_cf_candidates": DiscoverCFCandidates, "popular_candidates": PopularCandidates}
+	params := map[string]any{"fit": propensity.DefaultParams(), "cf_candidates": CFCandidates, "discover_cf_candidates": DiscoverCFCandidates, "popular_candidates": PopularCandidates,
+		"copurchase": map[string]any{"method": "EASE item-item weights B[j][i] > 0 over binarised purchases before the features' reference time", "lambda": CoPurchaseLambda, "neighbours": features.CoPurchaseNeighbours}}
 	if m.Trees != nil {
 		method += " Gradient-boosted regression trees then correct its logit: boosted on the logistic loss from the logistic logit, " +
 			"grown depth-wise on per-feature quantile histograms with Newton leaf values (sum of gradients over sum of p(1−p) plus l2, times the learning rate). " +

@@ -315,7 +315,10 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 		Items:    itemStats(train, cat, m.Items.IDs(), cfg.Cut),
 		Report:   report,
 	}
-	withNeighbours(out.Items, out.Profiles, out.Vocab)
+	if err := withNeighbours(out.Items, m); err != nil {
+		return nil, err
+	}
+	step("co-purchase neighbours", "items", len(out.Items))
 	for _, p := range train {
 		if p.Time.Before(out.First) {
 			out.First = p.Time
@@ -373,20 +376,20 @@ func DiscoverFeatures() []string {
 	return slices.DeleteFunc(features.Names(), func(n string) bool { return n == ModeFeature })
 }
 
-// withNeighbours sets the co-purchase neighbours of items (vocabulary order)
-// from the customers' items, as features.LoadItems does at serving.
-func withNeighbours(items []features.ItemStats, profiles []features.CustomerProfile, vocab *cf.Vocabulary) {
-	baskets := make([][]int32, 0, len(profiles))
-	for i := range profiles {
-		b := make([]int32, 0, len(profiles[i].Items))
-		for _, h := range profiles[i].Items {
-			if j, ok := vocab.Index(h.Item); ok {
-				b = append(b, int32(j))
-			}
-		}
-		baskets = append(baskets, b)
+// CoPurchaseLambda is the L2 weight of the EASE fit behind the copurchase
+// feature: the λ the EASE baseline chose on validation (benchmarks/quality),
+// kept fixed (sixth pass in benchmarks/RESULTS.md).
+const CoPurchaseLambda = 200
+
+// withNeighbours sets the co-purchase neighbours of items (vocabulary
+// order, m's items) from EASE fitted on m, the purchases before the
+// features' reference time: the lists the items file stores for serving.
+func withNeighbours(items []features.ItemStats, m *cf.Interactions) error {
+	e, err := cf.NewEASE(m, CoPurchaseLambda)
+	if err != nil {
+		return fmt.Errorf("co-purchase neighbours: %w", err)
 	}
-	features.CoPurchase(items, baskets, features.CoPurchaseNeighbours)
+	return features.SetCoPurchase(items, m.Items.IDs(), e.Weights(), features.CoPurchaseNeighbours)
 }
 
 // Ranker returns the recommender that serves these models.
@@ -425,7 +428,9 @@ func labelWindow(train, before []dataset.Purchase, m *cf.Interactions, als *cf.A
 	cat := catalog.Build(before)
 	items := itemStats(before, cat, m.Items.IDs(), from)
 	profiles := features.BuildProfiles(before, categoryOf(cat))
-	withNeighbours(items, profiles, m.Items)
+	if err := withNeighbours(items, m); err != nil {
+		return 0, err
+	}
 	labeler, err := NewRanker(m.Items, lr, nil, profiles, items, from)
 	if err != nil {
 		return 0, err
