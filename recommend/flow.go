@@ -218,8 +218,8 @@ func (r *run) candidates(scores []float32) []cand {
 		best = max(best, s)
 	}
 	// The copurchase feature (discover mode only): one pass over the
-	// customer's items, each adding its similarity to the items that have
-	// it among their most co-bought.
+	// customer's items, each adding its EASE weight to the items that have
+	// it among their co-purchase neighbours (features.SetCoPurchase).
 	var coBought []float32
 	discover := r.req.Mode == ModeDiscover
 	if discover {
