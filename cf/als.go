@@ -36,6 +36,9 @@ func FitALS(m *Interactions, p ALSParams, progress func(iter int)) (*ALS, error)
 		return nil, fmt.Errorf("als: invalid parameters %+v", p)
 	}
 	nu, ni, k := m.Rows(), m.Items.Len(), p.Factors
+	if nu == 0 || ni == 0 {
+		return nil, fmt.Errorf("als: nothing to fit: %d customers × %d items", nu, ni)
+	}
 	rng := rand.New(rand.NewPCG(p.Seed, 0x7a110))
 	users := mat.NewDense(nu, k, nil)
 	items := mat.NewDense(ni, k, nil)

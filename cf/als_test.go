@@ -202,6 +202,11 @@ func TestFitALSRejectsInvalidParams(t *testing.T) {
 	if _, err := cf.FitALS(m, p, nil); err != nil {
 		t.Errorf("lambda 0 is valid: %v", err)
 	}
+	// No purchases: an error, not a panic in the matrix library.
+	empty := cf.BuildInteractions(nil, cf.NewVocabulary([]string{"a", "b"}))
+	if a, err := cf.FitALS(empty, alsParams(), nil); err == nil || a != nil || !strings.Contains(err.Error(), "0 customers × 2 items") {
+		t.Errorf("no customers: FitALS = %v, %v; want an error", a, err)
+	}
 }
 
 func TestLowRankScoreMatchesNaive(t *testing.T) {

@@ -177,6 +177,30 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 		return nil, fmt.Errorf("train: no purchases before %s", cfg.Cut.Format(time.DateOnly))
 	}
 	featureCut := cfg.Cut.AddDate(0, -evaluate.ValidationMonths, 0)
+	windows := max(cfg.LabelWindows, 1)
+	months := cfg.LabelMonths
+	if months <= 0 {
+		months = evaluate.ValidationMonths
+	}
+	// Every fit needs purchases before its own start: the CF grid's before
+	// the validation split, each label window's before the window. Checked
+	// here, before any work, so that a cut too early for the data (or too
+	// many label windows) is a clear error rather than an empty fit.
+	first := train[0].Time
+	for _, p := range train {
+		if p.Time.Before(first) {
+			first = p.Time
+		}
+	}
+	if !first.Before(featureCut) {
+		return nil, fmt.Errorf("train: no purchases before %s, where the CF validation split starts (%d months before the cut %s); the data start %s",
+			featureCut.Format(time.DateOnly), evaluate.ValidationMonths, cfg.Cut.Format(time.DateOnly), first.Format(time.DateOnly))
+	}
+	lws := labelWindows(cfg.Cut, windows, months)
+	if from := lws[len(lws)-1].From; !first.Before(from) {
+		return nil, fmt.Errorf("train: the earliest of %d label windows of %d month(s) starts %s, before which there are no purchases (the data start %s): ask for fewer label windows or a later cut",
+			windows, months, from.Format(time.DateOnly), first.Format(time.DateOnly))
+	}
 	start := time.Now()
 	step := func(msg string, args ...any) {
 		log.Info(msg, append(args, "elapsed", time.Since(start).Round(time.Millisecond))...)
@@ -234,13 +258,8 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	// featureCut reuses the chosen early CF fit, which is that very fit.
 	ds := &propensity.Dataset{Names: features.Names()}
 	dsDisc := &propensity.Dataset{Names: features.Names()}
-	windows := max(cfg.LabelWindows, 1)
-	months := cfg.LabelMonths
-	if months <= 0 {
-		months = evaluate.ValidationMonths
-	}
 	report.LabelMonths = months
-	for _, lw := range labelWindows(cfg.Cut, windows, months) {
+	for _, lw := range lws {
 		from, to := lw.From, lw.To
 		als := bestALS
 		before := dataset.Before(train, from)

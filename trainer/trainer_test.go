@@ -182,9 +182,40 @@ func TestTrainRejectsEmptyInput(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error for no purchases")
 	}
-	ps := []dataset.Purchase{{Invoice: "1", Item: "10000", Quantity: 1, Price: 1, Customer: "1", Time: time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC)}}
-	if _, err := Train(ps, Config{Cut: time.Date(2011, 2, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
-		t.Fatal("want an error for an empty grid")
+	ps := []dataset.Purchase{{Invoice: "1", Item: "10000", Quantity: 1, Price: 1, Customer: "1", Time: time.Date(2010, 11, 1, 0, 0, 0, 0, time.UTC)}}
+	if _, err := Train(ps, Config{Cut: time.Date(2011, 2, 1, 0, 0, 0, 0, time.UTC)}); err == nil || !strings.Contains(err.Error(), "empty CF grid") {
+		t.Fatalf("Train: %v; want an error for an empty grid", err)
+	}
+}
+
+// TestTrainRefusesACutTooEarlyForTheData: a fit with no purchases before
+// its start is a clear error before any work, not an empty fit (ALS used to
+// panic on one).
+func TestTrainRefusesACutTooEarlyForTheData(t *testing.T) {
+	ps, _, err := dataset.ReadDir("../data/online-retail") // from 2010-12-01
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(m time.Month, d int) time.Time { return time.Date(2011, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name          string
+		cut           time.Time
+		windows, mons int
+		want          string
+	}{
+		{"validation split before the data", day(1, 15), 1, 1,
+			"no purchases before 2010-11-15, where the CF validation split starts (2 months before the cut 2011-01-15); the data start 2010-12-01"},
+		{"label window before the data", day(3, 1), 3, 1,
+			"the earliest of 3 label windows of 1 month(s) starts 2010-12-01, before which there are no purchases (the data start 2010-12-01)"},
+		{"long label windows", day(4, 1), 2, 2,
+			"the earliest of 2 label windows of 2 month(s) starts 2010-12-01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Train(ps, Config{Cut: tc.cut, Grid: DefaultGrid()[:1], Propensity: propensity.DefaultParams(), LabelWindows: tc.windows, LabelMonths: tc.mons})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Train: %v; want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }
 
