@@ -6,6 +6,9 @@ import (
 	"slices"
 )
 
+// CoPurchaseFeature is the name of the feature the neighbours feed.
+const CoPurchaseFeature = "copurchase"
+
 // CoPurchaseNeighbours is how many neighbours SetCoPurchase keeps per item.
 const CoPurchaseNeighbours = 50
 
@@ -57,20 +60,31 @@ func SetCoPurchase(stats []ItemStats, ids []string, w []float32, k int) error {
 // inverse of the stored CoPurchase lists: the items that have it among
 // their neighbours, in item order, with its weight in each. AddCoBought
 // then needs one pass over the customer's items. index finds an item's
-// position; a neighbour it does not know is an error naming both items.
+// position by its exact id. A list longer than CoPurchaseNeighbours, a
+// neighbour index does not know, the item itself, a neighbour listed twice
+// or a weight that is not positive and finite is an error naming the items.
 func LinkCoPurchase(stats []ItemStats, index func(string) (int, bool)) error {
 	for i := range stats {
 		stats[i].CoBoughtBy, stats[i].CoBoughtSims = nil, nil
 	}
+	listed := make([]int, len(stats)) // listed[j] == i+1: j is already among i's neighbours
 	for i := range stats {
+		if n := len(stats[i].CoPurchase); n > CoPurchaseNeighbours {
+			return fmt.Errorf("item %q: %d co-purchase neighbours, at most %d", stats[i].Item, n, CoPurchaseNeighbours)
+		}
 		for _, l := range stats[i].CoPurchase {
 			j, ok := index(l.Item)
-			if !ok || j < 0 || j >= len(stats) {
+			switch {
+			case !ok || j < 0 || j >= len(stats):
 				return fmt.Errorf("item %q: co-purchase neighbour %q is not in the catalog", stats[i].Item, l.Item)
-			}
-			if !(l.Weight > 0) || math.IsInf(float64(l.Weight), 1) {
+			case j == i:
+				return fmt.Errorf("item %q: lists itself as a co-purchase neighbour", stats[i].Item)
+			case listed[j] == i+1:
+				return fmt.Errorf("item %q: co-purchase neighbour %q is listed twice", stats[i].Item, l.Item)
+			case !(l.Weight > 0) || math.IsInf(float64(l.Weight), 1):
 				return fmt.Errorf("item %q: co-purchase neighbour %q has weight %v, want a positive finite number", stats[i].Item, l.Item, l.Weight)
 			}
+			listed[j] = i + 1
 			stats[j].CoBoughtBy = append(stats[j].CoBoughtBy, int32(i))
 			stats[j].CoBoughtSims = append(stats[j].CoBoughtSims, l.Weight)
 		}
@@ -90,7 +104,7 @@ func AddCoBought(s *ItemStats, out []float32) {
 }
 
 // neighbourKey packs a neighbour so that a larger key is a better
-// neighbour: higher similarity (positive and finite, so its bits order like
+// neighbour: higher weight (positive and finite, so its bits order like
 // its value), then lower index.
 func neighbourKey(j int32, sim float32) uint64 {
 	return uint64(math.Float32bits(sim))<<32 | uint64(^uint32(j))

@@ -2,6 +2,7 @@ package features
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -83,6 +84,7 @@ func TestLinkCoPurchaseRefusesBadLinks(t *testing.T) {
 		{"zero weight", CoLink{"b", 0}, `neighbour "b" has weight 0`},
 		{"NaN weight", CoLink{"b", float32(math.NaN())}, `has weight NaN`},
 		{"infinite weight", CoLink{"b", float32(math.Inf(1))}, `has weight +Inf`},
+		{"itself", CoLink{"a", 0.5}, `item "a": lists itself as a co-purchase neighbour`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stats := []ItemStats{{Item: "a", CoPurchase: []CoLink{tc.link}}, {Item: "b"}}
@@ -91,6 +93,36 @@ func TestLinkCoPurchaseRefusesBadLinks(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLinkCoPurchaseRefusesBadLists(t *testing.T) {
+	ids := make([]string, CoPurchaseNeighbours+2)
+	for j := range ids {
+		ids[j] = fmt.Sprint(j)
+	}
+	index := func(id string) (int, bool) { j := slices.Index(ids, id); return j, j >= 0 }
+	stats := func(l []CoLink) []ItemStats {
+		s := make([]ItemStats, len(ids))
+		for j := range s {
+			s[j].Item = ids[j]
+		}
+		s[0].CoPurchase = l
+		return s
+	}
+	twice := []CoLink{{"1", 0.5}, {"2", 0.4}, {"1", 0.3}}
+	if err := LinkCoPurchase(stats(twice), index); err == nil || !strings.Contains(err.Error(), `item "0": co-purchase neighbour "1" is listed twice`) {
+		t.Errorf("a neighbour listed twice: %v", err)
+	}
+	var long []CoLink
+	for j := 1; j < len(ids); j++ {
+		long = append(long, CoLink{ids[j], 0.1})
+	}
+	if err := LinkCoPurchase(stats(long), index); err == nil || !strings.Contains(err.Error(), fmt.Sprintf(`item "0": %d co-purchase neighbours, at most %d`, len(long), CoPurchaseNeighbours)) {
+		t.Errorf("%d neighbours: %v", len(long), err)
+	}
+	if err := LinkCoPurchase(stats(long[:CoPurchaseNeighbours]), index); err != nil {
+		t.Errorf("%d neighbours: %v", CoPurchaseNeighbours, err)
 	}
 }
 

@@ -23,9 +23,10 @@ type Candidate struct {
 	// checks that the index holds this very Item, so a Candidate that does
 	// not set it (or sets it wrong) is computed from Item as usual.
 	ItemIndex int
-	// CoBought is, by vocabulary index, the similarity summed over the
-	// customer's items that are among the item's most co-bought (AddCoBought
-	// fills it once per request); nil when not computed. Read at ItemIndex.
+	// CoBought is, by vocabulary index, the EASE weights summed over the
+	// customer's items that are among the item's co-purchase neighbours
+	// (AddCoBought fills it once per request); nil when not computed. Read
+	// at ItemIndex.
 	CoBought []float32
 	// Discover is true for a request in discover mode.
 	Discover bool
@@ -137,7 +138,7 @@ func Propensity() []Definition {
 				}
 				return float32(c.Customer.Categories[c.Item.Category]), true
 			}},
-		{Name: "copurchase", Entity: "customer_item", Default: 0, Source: "in discover mode (else 0): the EASE weights from the customer's items to this one, summed over those among its 50 strongest positive neighbours (items.jsonl copurchase, fitted by the trainer)",
+		{Name: CoPurchaseFeature, Entity: "customer_item", Default: 0, Source: "in discover mode (else 0): the EASE weights from the customer's items to this one, summed over those among its 50 strongest positive neighbours (items.jsonl copurchase, fitted by the trainer)",
 			value: func(c *Candidate) (float32, bool) {
 				if !c.Discover {
 					return 0, true // only the discover sub-model reads it

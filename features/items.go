@@ -61,8 +61,12 @@ func LoadItems(ctx context.Context, dir string) (*Items, error) {
 		return nil, err
 	}
 	it.countryKeys = countryKeys(it.country)
-	if err := LinkCoPurchase(it.stats, it.Index); err != nil {
+	exact := func(id string) (int, bool) { j, ok := it.index[id]; return j, ok }
+	if err := LinkCoPurchase(it.stats, exact); err != nil {
 		return nil, fmt.Errorf("features: %s: %w", filepath.Join(dir, ItemsFile), err)
+	}
+	for j := range it.stats {
+		it.stats[j].CoPurchase = nil // linked into CoBoughtBy and CoBoughtSims; serving reads only those
 	}
 	return it, nil
 }
@@ -195,6 +199,16 @@ func (it *Items) Baskets() [][]int32 { return it.baskets }
 
 // Catalog returns the catalog entry of item j: title, price, category.
 func (it *Items) Catalog(j int) catalog.Item { return it.cat[j] }
+
+// CoPurchaseLinks is how many co-purchase neighbour links the items file
+// gave (every item's list, summed): 0 when it was written without them.
+func (it *Items) CoPurchaseLinks() int {
+	n := 0
+	for j := range it.stats {
+		n += len(it.stats[j].CoBoughtBy)
+	}
+	return n
+}
 
 // Stats returns the offline statistics of item j (shared).
 func (it *Items) Stats(j int) *ItemStats { return &it.stats[j] }

@@ -57,7 +57,8 @@ type ItemStats struct {
 	FirstSold    time.Time `json:"first_sold"`    // the item's first sale
 	// CoPurchase are the items whose purchase predicts this one (EASE
 	// weights, see SetCoPurchase), best first: what the copurchase feature
-	// sums. Written by the trainer, which fits them on the same purchases.
+	// sums. Written by the trainer, which fits them on the same purchases;
+	// LoadItems links them and then drops them.
 	CoPurchase []CoLink `json:"copurchase,omitempty"`
 	// CoBoughtBy are the vocabulary indices of the items that have this
 	// one among their CoPurchase, CoBoughtSims its weight in each. Not

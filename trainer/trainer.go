@@ -381,7 +381,7 @@ func (m *Models) autoPredictor() propensity.Predictor {
 // CoPurchaseFeature the one only that sub-model reads.
 const (
 	ModeFeature       = "discover_mode"
-	CoPurchaseFeature = "copurchase"
+	CoPurchaseFeature = features.CoPurchaseFeature
 )
 
 // AutoFeatures are the columns of the auto-mode sub-model: every feature but
