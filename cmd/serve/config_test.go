@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tailorhq/tailor/features"
 )
 
 func TestRunRefusesToStart(t *testing.T) {
@@ -15,12 +19,39 @@ func TestRunRefusesToStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(garbage, "cf.onnx"), []byte("this is not an ONNX model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The shipped features as an older trainer wrote them: items.jsonl
+	// without the co-purchase neighbours that propensity.onnx reads.
+	oldFeatures := t.TempDir()
+	for _, name := range []string{features.CatalogFile, features.ItemsFile, features.CustomersFile} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "data", "features", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == features.ItemsFile {
+			var out bytes.Buffer
+			for line := range bytes.Lines(b) {
+				var m map[string]json.RawMessage
+				if err := json.Unmarshal(line, &m); err != nil {
+					t.Fatal(err)
+				}
+				delete(m, "copurchase")
+				l, _ := json.Marshal(m)
+				out.Write(append(l, '\n'))
+			}
+			b = out.Bytes()
+		}
+		if err := os.WriteFile(filepath.Join(oldFeatures, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
 		want string
 	}{
 		{"broken model", map[string]string{"TAILOR_MODELS_DIR": garbage}, "cf.onnx"},
+		{"features without co-purchase neighbours", map[string]string{"TAILOR_FEATURES_DIR": oldFeatures},
+			"reads the copurchase feature, but " + filepath.Join(oldFeatures, "items.jsonl") + " has no co-purchase neighbours"},
 		{"empty models dir", map[string]string{"TAILOR_MODELS_DIR": t.TempDir()}, "no"},
 		{"missing features", map[string]string{"TAILOR_FEATURES_DIR": t.TempDir()}, "catalog.jsonl"},
 		{"store under a file", map[string]string{"TAILOR_STORE_PATH": filepath.Join(garbage, "cf.onnx", "profiles.db")}, "profiles.db"},

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -270,7 +271,7 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 		return err
 	}
 	a.items = items.Len()
-	log.Info("items", "items", items.Len(), "took", time.Since(t0).String())
+	log.Info("items", "items", items.Len(), "co_purchase_links", items.CoPurchaseLinks(), "took", time.Since(t0).String())
 	// The similar-items index builds over the customer histories LoadItems
 	// read, beside the models and the store; the server is ready when both
 	// are.
@@ -300,6 +301,11 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 	log.Info("models", "models", names(reg), "took", time.Since(t0).String())
 	a.reg.Store(reg)
 	a.closers = append(a.closers, reg.Close)
+	// A reload keeps the propensity model's features, so this holds for
+	// every model the server will serve.
+	if err := checkCoPurchase(reg.Models(), items.CoPurchaseLinks(), cfg.featuresDir); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
 	now, err := referenceClock(cfg.referenceTime, reg)
 	if err != nil {
 		return err
@@ -461,3 +467,17 @@ type echoTelemetry struct{ t *telemetry.Telemetry }
 
 func (e echoTelemetry) Middleware() echo.MiddlewareFunc { return e.t.EchoMiddleware() }
 func (e echoTelemetry) MetricsHandler() http.Handler    { return e.t.MetricsHandler() }
+
+// checkCoPurchase refuses a propensity model that reads the copurchase
+// feature over an items file without co-purchase neighbours (one written
+// before the trainer stored them): the feature would be 0 for every
+// candidate, silently.
+func checkCoPurchase(models []*model.Info, links int, featuresDir string) error {
+	for _, m := range models {
+		if m.Kind == model.KindPropensity && slices.Contains(m.Features, features.CoPurchaseFeature) && links == 0 {
+			return fmt.Errorf("%s reads the %s feature, but %s has no co-purchase neighbours: retrain with make models (cmd/train writes both)",
+				m.NameVersion(), features.CoPurchaseFeature, filepath.Join(featuresDir, features.ItemsFile))
+		}
+	}
+	return nil
+}
