@@ -9,6 +9,12 @@ import (
 // CoPurchaseFeature is the name of the feature the neighbours feed.
 const CoPurchaseFeature = "copurchase"
 
+// CoPurchaseMethod names how the stored neighbour lists are made: EASE
+// item-item weights. A propensity model that reads the feature declares it
+// in its metadata (model.MetaCoPurchase), and the server refuses one whose
+// neighbours were made otherwise (cosine similarities, before 2026-12-03).
+const CoPurchaseMethod = "ease"
+
 // CoPurchaseNeighbours is how many neighbours SetCoPurchase keeps per item.
 const CoPurchaseNeighbours = 50
 

@@ -26,6 +26,10 @@ const (
 	MetaDataRange    = "data_range"
 	MetaItemIDs      = "item_ids"      // cf: JSON list of item ids in index order
 	MetaFeatureNames = "feature_names" // propensity: JSON list, column order
+	// MetaCoPurchase (propensity, when it reads the copurchase feature):
+	// how the co-purchase neighbours it learnt from were made, which must be
+	// how the served items file's were (features.CoPurchaseMethod).
+	MetaCoPurchase = "copurchase"
 )
 
 // Info is what a model file declares about itself.

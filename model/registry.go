@@ -22,6 +22,10 @@ import (
 type RegistryOptions struct {
 	IntraOpThreads int      // ONNX Runtime intra-op threads per session; 0 means 1
 	CatalogIDs     []string // required: the CF vocabulary must equal these ids, in order
+	// Check, when set, is asked about every model of a load or reload,
+	// after the contract and before any session opens; its error refuses
+	// the load, which names the model and the check.
+	Check func(*Info) error
 }
 
 // ErrClosed is returned by calls on a registry after Close.
@@ -244,6 +248,13 @@ func (r *Registry) load(ctx context.Context, cur *generation) (*generation, erro
 	}
 	if err := SameItems(g.cf.info.ItemIDs, r.opts.CatalogIDs); err != nil {
 		return nil, g.cf.fail("vocabulary", err)
+	}
+	if r.opts.Check != nil {
+		for _, l := range []*loaded{g.cf, g.prop} {
+			if err := r.opts.Check(l.info); err != nil {
+				return nil, l.fail("check", err)
+			}
+		}
 	}
 	if cur != nil {
 		if was := cur.prop.info.Features; !slices.Equal(g.prop.info.Features, was) {

@@ -526,3 +526,40 @@ func v1Registry(t *testing.T, opts model.RegistryOptions) (*model.Registry, stri
 	t.Cleanup(func() { r.Close() })
 	return r, dir
 }
+
+// TestRegistryCheckRefusesModels: RegistryOptions.Check is asked about
+// every model at load and at reload, and its refusal names the model.
+func TestRegistryCheckRefusesModels(t *testing.T) {
+	t.Parallel() // after TestInitRuntime; see the note at the top
+	ortest.Init(t)
+	ctx := context.Background()
+	var asked []string
+	opts := model.RegistryOptions{CatalogIDs: items, Check: func(i *model.Info) error {
+		asked = append(asked, i.NameVersion())
+		if i.Version == "v9" {
+			return errors.New("v9 is withdrawn")
+		}
+		return nil
+	}}
+	r, dir := v1Registry(t, opts)
+	if want := []string{"cf@v1", "propensity@p1"}; !slices.Equal(asked, want) {
+		t.Errorf("Check asked about %v at load, want %v", asked, want)
+	}
+	write(t, dir, "cf.onnx", scaledCF(t, "v9", 2))
+	err := r.Reload(ctx)
+	if err == nil || !strings.Contains(err.Error(), "model cf@v9") || !strings.Contains(err.Error(), "check: v9 is withdrawn") {
+		t.Errorf("Reload(v9) = %v, want the check's refusal naming cf@v9", err)
+	}
+	if got := r.CF().NameVersion(); got != "cf@v1" {
+		t.Errorf("after the refused reload: %s, want cf@v1", got)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := model.LoadRegistry(ctx, dir, opts); err == nil || !strings.Contains(err.Error(), "check: v9 is withdrawn") {
+		if r2 != nil {
+			r2.Close()
+		}
+		t.Errorf("LoadRegistry with cf@v9 = %v, want the check's refusal", err)
+	}
+}

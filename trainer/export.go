@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tailorhq/tailor/catalog"
@@ -228,6 +229,13 @@ func (m *Models) propensityArtifact(g onnxbuild.Graph, ver, method string, param
 	}
 	if params != nil {
 		meta = append(meta, onnxbuild.Property{Key: "parameters", Value: string(params)})
+	}
+	var ns []string
+	if err := json.Unmarshal(names, &ns); err != nil {
+		return nil, fmt.Errorf("encode propensity %s: feature names: %w", g.Name, err)
+	}
+	if slices.Contains(ns, features.CoPurchaseFeature) {
+		meta = append(meta, onnxbuild.Property{Key: model.MetaCoPurchase, Value: features.CoPurchaseMethod})
 	}
 	meta = append(meta, onnxbuild.Property{Key: model.MetaFeatureNames, Value: string(names)})
 	b, err := encode(g, meta, doc, opsets...)

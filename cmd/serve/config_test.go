@@ -44,11 +44,29 @@ func TestRunRefusesToStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The propensity model shipped before 2026-12-03 (testdata, from commit
+	// dada2b5), which learnt copurchase from cosine similarities, beside
+	// today's CF model.
+	cosineModels := t.TempDir()
+	for src, dst := range map[string]string{
+		filepath.Join("..", "..", "models", "cf.onnx"):                        "cf.onnx",
+		filepath.Join("testdata", "propensity-cosine-20111101.ce20acfb.onnx"): "propensity.onnx",
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cosineModels, dst), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
 		want string
 	}{
+		{"propensity model learnt from cosine neighbours", map[string]string{"TAILOR_MODELS_DIR": cosineModels},
+			`model propensity@20111101.ce20acfb (` + filepath.Join(cosineModels, "propensity.onnx") + `): check: it reads the copurchase feature learnt from neighbours made by "cosine, before they were declared" (metadata "copurchase"), but the served ones are "ease"`},
 		{"broken model", map[string]string{"TAILOR_MODELS_DIR": garbage}, "cf.onnx"},
 		{"features without co-purchase neighbours", map[string]string{"TAILOR_FEATURES_DIR": oldFeatures},
 			"reads the copurchase feature, but " + filepath.Join(oldFeatures, "items.jsonl") + " has no co-purchase neighbours"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -294,18 +295,15 @@ func (a *app) build(ctx context.Context, cfg config, log *slog.Logger, tel *tele
 			"co_purchase_links", st.CoPurchaseLinks, "content_links", st.ContentLinks, "took", time.Since(start).String())
 	})
 	t0 = time.Now()
-	reg, err := model.LoadRegistry(ctx, cfg.modelsDir, model.RegistryOptions{IntraOpThreads: cfg.intraOpThreads, CatalogIDs: items.IDs()})
+	links := items.CoPurchaseLinks()
+	reg, err := model.LoadRegistry(ctx, cfg.modelsDir, model.RegistryOptions{IntraOpThreads: cfg.intraOpThreads, CatalogIDs: items.IDs(),
+		Check: func(m *model.Info) error { return checkCoPurchase(m, links, cfg.featuresDir) }})
 	if err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
 	log.Info("models", "models", names(reg), "took", time.Since(t0).String())
 	a.reg.Store(reg)
 	a.closers = append(a.closers, reg.Close)
-	// A reload keeps the propensity model's features, so this holds for
-	// every model the server will serve.
-	if err := checkCoPurchase(reg.Models(), items.CoPurchaseLinks(), cfg.featuresDir); err != nil {
-		return fmt.Errorf("refusing to start: %w", err)
-	}
 	now, err := referenceClock(cfg.referenceTime, reg)
 	if err != nil {
 		return err
@@ -469,15 +467,22 @@ func (e echoTelemetry) Middleware() echo.MiddlewareFunc { return e.t.EchoMiddlew
 func (e echoTelemetry) MetricsHandler() http.Handler    { return e.t.MetricsHandler() }
 
 // checkCoPurchase refuses a propensity model that reads the copurchase
-// feature over an items file without co-purchase neighbours (one written
-// before the trainer stored them): the feature would be 0 for every
-// candidate, silently.
-func checkCoPurchase(models []*model.Info, links int, featuresDir string) error {
-	for _, m := range models {
-		if m.Kind == model.KindPropensity && slices.Contains(m.Features, features.CoPurchaseFeature) && links == 0 {
-			return fmt.Errorf("%s reads the %s feature, but %s has no co-purchase neighbours: retrain with make models (cmd/train writes both)",
-				m.NameVersion(), features.CoPurchaseFeature, filepath.Join(featuresDir, features.ItemsFile))
-		}
+// feature unless the items file has co-purchase neighbours (one written
+// before the trainer stored them would make the feature 0 for every
+// candidate) and the model learnt from neighbours made the same way (an
+// older model learnt from cosine similarities, on another scale). The
+// registry asks it at start and at every reload.
+func checkCoPurchase(m *model.Info, links int, featuresDir string) error {
+	if m.Kind != model.KindPropensity || !slices.Contains(m.Features, features.CoPurchaseFeature) {
+		return nil
+	}
+	if links == 0 {
+		return fmt.Errorf("it reads the %s feature, but %s has no co-purchase neighbours: retrain with make models (cmd/train writes both)",
+			features.CoPurchaseFeature, filepath.Join(featuresDir, features.ItemsFile))
+	}
+	if got := m.Meta[model.MetaCoPurchase]; got != features.CoPurchaseMethod {
+		return fmt.Errorf("it reads the %s feature learnt from neighbours made by %q (metadata %q), but the served ones are %q: retrain with make models",
+			features.CoPurchaseFeature, cmp.Or(got, "cosine, before they were declared"), model.MetaCoPurchase, features.CoPurchaseMethod)
 	}
 	return nil
 }
