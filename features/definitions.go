@@ -138,7 +138,7 @@ func Propensity() []Definition {
 				}
 				return float32(c.Customer.Categories[c.Item.Category]), true
 			}},
-		{Name: CoPurchaseFeature, Entity: "customer_item", Default: 0, Source: "in discover mode (else 0): the EASE weights from the customer's items to this one, summed over those among its 50 strongest positive neighbours (items.jsonl copurchase, fitted by the trainer)",
+		{Name: CoPurchaseFeature, Entity: "customer_item", Default: 0, Source: "in discover mode (else 0): the EASE weights from the customer's items to this one, summed over those among its 50 strongest positive neighbours (items.jsonl.gz copurchase, fitted by the trainer)",
 			value: func(c *Candidate) (float32, bool) {
 				if !c.Discover {
 					return 0, true // only the discover sub-model reads it

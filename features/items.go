@@ -2,6 +2,7 @@ package features
 
 import (
 	"cmp"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"os"
@@ -34,8 +35,8 @@ type Items struct {
 	baskets     [][]int32 // each customer's items, in file order
 }
 
-// LoadItems reads catalog.jsonl, items.jsonl and customers.jsonl.gz from dir
-// and checks that they agree: items.jsonl has one line per catalog item, in
+// LoadItems reads catalog.jsonl, items.jsonl.gz and customers.jsonl.gz from
+// dir and checks that they agree: items.jsonl.gz has one line per catalog item, in
 // the same order, and every item a customer bought is in the catalog. An
 // error names the file and the line.
 func LoadItems(ctx context.Context, dir string) (*Items, error) {
@@ -71,15 +72,20 @@ func LoadItems(ctx context.Context, dir string) (*Items, error) {
 	return it, nil
 }
 
-// readItemStats reads items.jsonl and checks it line by line against ids.
+// readItemStats reads items.jsonl.gz and checks it line by line against ids.
 func readItemStats(ctx context.Context, path string, ids []string) ([]ItemStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("features: items: %w", err)
 	}
 	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("features: %s: %w", path, err)
+	}
+	defer zr.Close()
 	stats := make([]ItemStats, 0, len(ids))
-	err = readLines(ctx, f, path, func(line int, b []byte) error {
+	err = readLines(ctx, zr, path, func(line int, b []byte) error {
 		var s ItemStats
 		if err := decodeLine(b, &s, true); err != nil {
 			return err

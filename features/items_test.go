@@ -2,6 +2,8 @@ package features_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"context"
 	"os"
 	"path/filepath"
@@ -144,7 +146,7 @@ func TestPopularInCountry(t *testing.T) {
 }
 
 // featureDir copies the committed files to a temporary directory, with
-// items.jsonl replaced by the result of edit.
+// items.jsonl.gz's lines replaced by the result of edit.
 func featureDir(t *testing.T, edit func(lines [][]byte) [][]byte) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -154,9 +156,9 @@ func featureDir(t *testing.T, edit func(lines [][]byte) [][]byte) string {
 			t.Fatal(err)
 		}
 		if name == features.ItemsFile {
-			lines := bytes.SplitAfter(b, []byte("\n"))
+			lines := bytes.SplitAfter(gunzip(t, b), []byte("\n"))
 			lines = edit(lines[:len(lines)-1]) // the last element is empty
-			b = bytes.Join(lines, nil)
+			b = gz(t, strings.TrimSuffix(string(bytes.Join(lines, nil)), "\n"))
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
@@ -170,27 +172,27 @@ func TestLoadItemsRefusesFilesThatDisagree(t *testing.T) {
 		name, want string
 		edit       func([][]byte) [][]byte
 	}{
-		{"swapped", `items.jsonl: line 2: item "10120", but catalog.jsonl line 2 is item "10080"`,
+		{"swapped", `items.jsonl.gz: line 2: item "10120", but catalog.jsonl line 2 is item "10080"`,
 			func(l [][]byte) [][]byte { l[1], l[2] = l[2], l[1]; return l }},
-		{"short", "items.jsonl: 3603 lines, but catalog.jsonl has 3604 items",
+		{"short", "items.jsonl.gz: 3603 lines, but catalog.jsonl has 3604 items",
 			func(l [][]byte) [][]byte { return l[:len(l)-1] }},
-		{"long", `items.jsonl: line 3605: item "10002": catalog.jsonl has only 3604 items`,
+		{"long", `items.jsonl.gz: line 3605: item "10002": catalog.jsonl has only 3604 items`,
 			func(l [][]byte) [][]byte { return append(l, l[0]) }},
-		{"bad JSON", "items.jsonl: line 3: invalid character",
+		{"bad JSON", "items.jsonl.gz: line 3: invalid character",
 			func(l [][]byte) [][]byte { l[2] = []byte("{oops\n"); return l }},
-		{"unknown field", `items.jsonl: line 1: json: unknown field "colour"`,
+		{"unknown field", `items.jsonl.gz: line 1: json: unknown field "colour"`,
 			func(l [][]byte) [][]byte { l[0] = []byte(`{"item":"10002","colour":"red"}` + "\n"); return l }},
-		{"unknown co-purchase neighbour", `items.jsonl: item "10002": co-purchase neighbour "NOPE" is not in the catalog`,
+		{"unknown co-purchase neighbour", `items.jsonl.gz: item "10002": co-purchase neighbour "NOPE" is not in the catalog`,
 			func(l [][]byte) [][]byte {
 				l[0] = []byte(`{"item":"10002","copurchase":[{"item":"10080","w":0.5},{"item":"NOPE","w":0.1}]}` + "\n")
 				return l
 			}},
-		{"co-purchase neighbour matched only after upper-casing", `items.jsonl: item "10002": co-purchase neighbour "85123a" is not in the catalog`,
+		{"co-purchase neighbour matched only after upper-casing", `items.jsonl.gz: item "10002": co-purchase neighbour "85123a" is not in the catalog`,
 			func(l [][]byte) [][]byte {
 				l[0] = []byte(`{"item":"10002","copurchase":[{"item":"85123a","w":0.5}]}` + "\n")
 				return l
 			}},
-		{"negative co-purchase weight", `items.jsonl: item "10002": co-purchase neighbour "10080" has weight -0.5`,
+		{"negative co-purchase weight", `items.jsonl.gz: item "10002": co-purchase neighbour "10080" has weight -0.5`,
 			func(l [][]byte) [][]byte {
 				l[0] = []byte(`{"item":"10002","copurchase":[{"item":"10080","w":-0.5}]}` + "\n")
 				return l
@@ -272,4 +274,17 @@ func TestCountry(t *testing.T) {
 			t.Errorf("%q: own list %v", tc.name, own)
 		}
 	}
+}
+
+func gunzip(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }

@@ -30,7 +30,7 @@ var ErrClosed = errors.New("closed")
 // (trainer.FeatureFiles; features cannot import trainer).
 const (
 	CatalogFile   = "catalog.jsonl"      // catalog.Catalog, JSON lines, id order
-	ItemsFile     = "items.jsonl"        // one ItemStats per line, catalog order
+	ItemsFile     = "items.jsonl.gz"     // one ItemStats per line, catalog order, gzip (the co-purchase lists make it 6.7 MB as text)
 	CustomersFile = "customers.jsonl.gz" // one CustomerProfile per line, gzip
 )
 

@@ -278,30 +278,39 @@ func JSONCard(c Card) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// FeatureFiles encodes the offline features: the catalog, the item
-// statistics (JSON lines) and the customer profiles (gzip JSON lines).
+// FeatureFiles encodes the offline features: the catalog (JSON lines), the
+// item statistics and the customer profiles (gzip JSON lines each).
 func (m *Models) FeatureFiles() (map[string][]byte, error) {
-	var cat, items, cust bytes.Buffer
+	var cat bytes.Buffer
 	if err := m.Catalog.WriteJSONL(&cat); err != nil {
 		return nil, err
 	}
-	enc := json.NewEncoder(&items)
-	for _, s := range m.Items {
-		if err := enc.Encode(s); err != nil {
-			return nil, err
-		}
+	items, err := gzipLines(m.Items)
+	if err != nil {
+		return nil, err
 	}
-	zw := gzip.NewWriter(&cust) // no name, no mod time: deterministic
-	enc = json.NewEncoder(zw)
-	for _, p := range m.Profiles {
-		if err := enc.Encode(p); err != nil {
+	cust, err := gzipLines(m.Profiles)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{features.CatalogFile: cat.Bytes(), features.ItemsFile: items, features.CustomersFile: cust}, nil
+}
+
+// gzipLines encodes vs as gzip JSON lines, with no name and no modification
+// time in the header, so that the same values give the same bytes.
+func gzipLines[T any](vs []T) ([]byte, error) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	enc := json.NewEncoder(zw)
+	for i := range vs {
+		if err := enc.Encode(&vs[i]); err != nil {
 			return nil, err
 		}
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	return map[string][]byte{features.CatalogFile: cat.Bytes(), features.ItemsFile: items.Bytes(), features.CustomersFile: cust.Bytes()}, nil
+	return b.Bytes(), nil
 }
 
 // Digest is the hex sha256 of b.

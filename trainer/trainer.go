@@ -186,10 +186,13 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 	// the validation split, each label window's before the window. Checked
 	// here, before any work, so that a cut too early for the data (or too
 	// many label windows) is a clear error rather than an empty fit.
-	first := train[0].Time
+	first, last := train[0].Time, train[0].Time
 	for _, p := range train {
 		if p.Time.Before(first) {
 			first = p.Time
+		}
+		if p.Time.After(last) {
+			last = p.Time
 		}
 	}
 	if !first.Before(featureCut) {
@@ -328,7 +331,7 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 		return nil, err
 	}
 	out := &Models{
-		Cut: cfg.Cut, First: train[0].Time, Last: train[0].Time,
+		Cut: cfg.Cut, First: first, Last: last,
 		Catalog: cat, Vocab: m.Items, Purchases: len(train), ALS: als, CF: lr, Propensity: prop, Trees: trees, DiscoverPropensity: discProp, DiscoverTrees: discTrees,
 		Profiles: features.BuildProfiles(train, categoryOf(cat)),
 		Items:    itemStats(train, cat, m.Items.IDs(), cfg.Cut),
@@ -338,14 +341,6 @@ func Train(ps []dataset.Purchase, cfg Config) (*Models, error) {
 		return nil, err
 	}
 	step("co-purchase neighbours", "items", len(out.Items))
-	for _, p := range train {
-		if p.Time.Before(out.First) {
-			out.First = p.Time
-		}
-		if p.Time.After(out.Last) {
-			out.Last = p.Time
-		}
-	}
 	step("trained")
 	return out, nil
 }

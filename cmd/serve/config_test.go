@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -19,8 +20,8 @@ func TestRunRefusesToStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(garbage, "cf.onnx"), []byte("this is not an ONNX model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The shipped features as an older trainer wrote them: items.jsonl
-	// without the co-purchase neighbours that propensity.onnx reads.
+	// The shipped features as an older trainer wrote them: items without
+	// the co-purchase neighbours that propensity.onnx reads.
 	oldFeatures := t.TempDir()
 	for _, name := range []string{features.CatalogFile, features.ItemsFile, features.CustomersFile} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "data", "features", name))
@@ -28,7 +29,15 @@ func TestRunRefusesToStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		if name == features.ItemsFile {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
 			var out bytes.Buffer
+			zw := gzip.NewWriter(&out)
 			for line := range bytes.Lines(b) {
 				var m map[string]json.RawMessage
 				if err := json.Unmarshal(line, &m); err != nil {
@@ -36,7 +45,10 @@ func TestRunRefusesToStart(t *testing.T) {
 				}
 				delete(m, "copurchase")
 				l, _ := json.Marshal(m)
-				out.Write(append(l, '\n'))
+				zw.Write(append(l, '\n'))
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
 			}
 			b = out.Bytes()
 		}
@@ -69,7 +81,7 @@ func TestRunRefusesToStart(t *testing.T) {
 			`model propensity@20111101.ce20acfb (` + filepath.Join(cosineModels, "propensity.onnx") + `): check: it reads the copurchase feature learnt from neighbours made by "cosine, before they were declared" (metadata "copurchase"), but the served ones are "ease"`},
 		{"broken model", map[string]string{"TAILOR_MODELS_DIR": garbage}, "cf.onnx"},
 		{"features without co-purchase neighbours", map[string]string{"TAILOR_FEATURES_DIR": oldFeatures},
-			"reads the copurchase feature, but " + filepath.Join(oldFeatures, "items.jsonl") + " has no co-purchase neighbours"},
+			"reads the copurchase feature, but " + filepath.Join(oldFeatures, features.ItemsFile) + " has no co-purchase neighbours"},
 		{"empty models dir", map[string]string{"TAILOR_MODELS_DIR": t.TempDir()}, "no"},
 		{"missing features", map[string]string{"TAILOR_FEATURES_DIR": t.TempDir()}, "catalog.jsonl"},
 		{"store under a file", map[string]string{"TAILOR_STORE_PATH": filepath.Join(garbage, "cf.onnx", "profiles.db")}, "profiles.db"},
